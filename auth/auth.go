@@ -1,0 +1,226 @@
+// Package auth signs mini-program users in with WeChat, issues and checks
+// the server's own session tokens, and carries the caller in the context.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"wxtodo/errcode"
+	"wxtodo/reqctx"
+	"wxtodo/user"
+	"wxtodo/wechat"
+)
+
+// Defaults.
+const (
+	DefaultTTL = 7 * 24 * time.Hour
+	// MaxCodeLen bounds a wx.login code; WeChat's are 32 characters.
+	MaxCodeLen = 128
+)
+
+// CodeExchanger trades a wx.login code for the user's WeChat identity
+// (wechat.Client, or wechat.Mock in development).
+type CodeExchanger interface {
+	Code2Session(ctx context.Context, code string) (*wechat.Session, error)
+}
+
+// Session is a signed-in device.
+type Session struct {
+	ID        int64
+	UserID    int64
+	TokenHash TokenHash
+	// SessionKey is WeChat's key for this login, kept for decrypting user
+	// data later. It never leaves the server.
+	SessionKey string
+	ExpiresAt  time.Time
+}
+
+// Identity is who WeChat says signed in.
+type Identity struct {
+	AppID   string
+	OpenID  string
+	UnionID string
+}
+
+// Store persists users and sessions.
+type Store interface {
+	// SignIn finds or creates the user with the identity (race-free:
+	// concurrent first sign-ins make one user, and exactly one of them has
+	// created set) and stores the session for them, in one transaction.
+	SignIn(ctx context.Context, id Identity, s *Session) (u *user.User, created bool, err error)
+	// SessionByToken returns the session with the token hash and its user,
+	// or a NOT_FOUND error.
+	SessionByToken(ctx context.Context, h TokenHash) (*Session, *user.User, error)
+	// ExtendSession moves a session's expiry.
+	ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error
+	// DeleteSession revokes a session.
+	DeleteSession(ctx context.Context, sessionID int64) error
+}
+
+// Service signs users in and authenticates tokens.
+type Service struct {
+	AppID     string
+	Exchanger CodeExchanger
+	Store     Store
+	TTL       time.Duration
+	Log       *slog.Logger
+	// LoginLimiter, if set, bounds logins per client IP.
+	LoginLimiter interface{ Allow(key string) bool }
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// LoginResult is a successful login.
+type LoginResult struct {
+	Token     string
+	ExpiresAt time.Time
+	User      *user.User
+	IsNewUser bool
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) ttl() time.Duration {
+	if s.TTL > 0 {
+		return s.TTL
+	}
+	return DefaultTTL
+}
+
+// renewAfter is how much of a session's lifetime may pass before a request
+// moves its expiry: the store is written at most this often per session.
+func (s *Service) renewAfter() time.Duration {
+	return min(s.ttl()/4, time.Hour)
+}
+
+// Login trades a wx.login code at WeChat and opens a session. Errors:
+// BAD_USER_INPUT for a malformed code, RATE_LIMITED when the client IP
+// has logged in too often, WECHAT_ERROR when WeChat refuses it
+// (with errcode and reason), WECHAT_UNAVAILABLE when WeChat cannot be
+// reached. Nothing is stored unless WeChat accepts the code.
+func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) {
+	if err := checkCode(code); err != nil {
+		return nil, err
+	}
+	if s.LoginLimiter != nil && !s.LoginLimiter.Allow(reqctx.ClientIP(ctx)) {
+		return nil, &errcode.Error{Code: errcode.RateLimited, Message: "too many logins from this address, try again in a minute"}
+	}
+	ws, err := s.Exchanger.Code2Session(ctx, code)
+	if err != nil {
+		return nil, s.wechatError(err)
+	}
+	token, hash := NewToken()
+	now := s.now()
+	sess := &Session{
+		TokenHash:  hash,
+		SessionKey: ws.SessionKey,
+		ExpiresAt:  now.Add(s.ttl()).UTC().Truncate(time.Microsecond),
+	}
+	u, created, err := s.Store.SignIn(ctx, Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sess)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u, IsNewUser: created}, nil
+}
+
+func checkCode(code string) error {
+	if code == "" {
+		return errcode.Input("code", "code must not be empty")
+	}
+	if len(code) > MaxCodeLen {
+		return errcode.Input("code", "code must be at most %d bytes", MaxCodeLen)
+	}
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; c <= ' ' || c > '~' {
+			return errcode.Input("code", "code must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// wechatError turns an exchange failure into the client's error.
+func (s *Service) wechatError(err error) error {
+	var werr *wechat.Error
+	if errors.As(err, &werr) {
+		return &errcode.Error{
+			Code:    errcode.WeChatError,
+			Message: "WeChat refused the login code",
+			Reason:  werr.Reason(),
+			Extra:   map[string]any{"errcode": werr.Code},
+			Err:     err,
+		}
+	}
+	if errors.Is(err, context.Canceled) && !errors.Is(err, wechat.ErrUnavailable) {
+		return err
+	}
+	return &errcode.Error{Code: errcode.WeChatUnavailable, Message: "WeChat is unavailable, try again", Err: err}
+}
+
+// Authenticate checks a token and returns its session and user. Errors are
+// UNAUTHENTICATED with reason INVALID_TOKEN or EXPIRED_TOKEN. A session
+// in use has its expiry moved forward, at most once per renewAfter.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *user.User, error) {
+	h, ok := ParseToken(token)
+	if !ok {
+		return nil, nil, errInvalidToken
+	}
+	sess, u, err := s.Store.SessionByToken(ctx, h)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, nil, errInvalidToken
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up session: %w", err)
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) {
+		return nil, nil, errcode.Unauth(errcode.ReasonExpiredToken, "token expired, log in again")
+	}
+	if ttl := s.ttl(); sess.ExpiresAt.Sub(now) < ttl-s.renewAfter() {
+		exp := now.Add(ttl).UTC().Truncate(time.Microsecond)
+		if err := s.Store.ExtendSession(ctx, sess.ID, exp); err != nil {
+			// The request may go on: the session is valid, only its renewal failed.
+			s.logger().WarnContext(ctx, "extend session", "err", err)
+		} else {
+			sess.ExpiresAt = exp
+		}
+	}
+	return sess, u, nil
+}
+
+// Logout revokes the session.
+func (s *Service) Logout(ctx context.Context, sessionID int64) error {
+	if err := s.Store.DeleteSession(ctx, sessionID); err != nil && errcode.Code(err) != errcode.NotFound {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+var errInvalidToken = errcode.Unauth(errcode.ReasonInvalidToken, "invalid token, log in again")
+
+// CodeHash is what is kept of a wx.login code (for recognising a retried
+// login): never the code itself.
+func CodeHash(appID, code string) []byte {
+	h := sha256.Sum256([]byte(appID + "\x00" + code))
+	return h[:]
+}
+
+// CodeReuseWindow is how long a wx.login code lives at WeChat: within it a
+// retried login with the same code signs in the same user.
+const CodeReuseWindow = 5 * time.Minute

@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+
+	"wxtodo/errcode"
+	"wxtodo/user"
+)
+
+// Caller is the signed-in user of a request.
+type Caller struct {
+	Session *Session
+	User    *user.User
+}
+
+type ctxKey struct{}
+
+// request holds a request's credentials; they are checked on first use
+// only, so a request without @auth fields never touches the session store.
+type request struct {
+	svc    *Service
+	header string
+	once   sync.Once
+	caller *Caller
+	err    error
+}
+
+// Middleware puts the request's Authorization header in the context for
+// Require. It never rejects a request: only @auth fields fail without a
+// valid token.
+func (s *Service) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq := &request{svc: s, header: r.Header.Get("Authorization")}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, rq)))
+	})
+}
+
+// Require returns the request's caller, authenticating the token the first
+// time. Errors are UNAUTHENTICATED with reason MISSING_TOKEN, INVALID_TOKEN
+// or EXPIRED_TOKEN.
+func Require(ctx context.Context) (*Caller, error) {
+	rq, _ := ctx.Value(ctxKey{}).(*request)
+	if rq == nil {
+		return nil, errMissingToken
+	}
+	rq.once.Do(func() {
+		token, ok := bearer(rq.header)
+		if !ok {
+			rq.err = errMissingToken
+			if rq.header != "" {
+				rq.err = errcode.Unauth(errcode.ReasonInvalidToken, "Authorization header must be \"Bearer <token>\"")
+			}
+			return
+		}
+		sess, u, err := rq.svc.Authenticate(ctx, token)
+		if err != nil {
+			rq.err = err
+			return
+		}
+		rq.caller = &Caller{Session: sess, User: u}
+	})
+	return rq.caller, rq.err
+}
+
+// CallerFrom returns the caller that Require authenticated, or nil.
+func CallerFrom(ctx context.Context) *Caller {
+	c, _ := Require(ctx)
+	return c
+}
+
+var errMissingToken = errcode.Unauth(errcode.ReasonMissingToken, "sign in first: no token sent")
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"wxtodo/wechat"
+)
+
+// config is the server's configuration, read from the environment; flags
+// of the same name in lower case (-addr, -database-url, ...) override it.
+type config struct {
+	Addr            string
+	DatabaseURL     string
+	WeChatAppID     string
+	WeChatSecret    string
+	WeChatAPIBase   string
+	WeChatTimeout   time.Duration
+	SessionTTL      time.Duration
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	Playground      bool
+	Introspection   bool
+	LoginPerMinute  int
+	LoginBurst      int
+	TrustProxy      bool
+	DBMaxConns      int
+	LogLevel        string
+}
+
+// devMode reports whether the built-in mock stands in for WeChat.
+func (c *config) devMode() bool { return c.WeChatAppID == "" && c.WeChatSecret == "" }
+
+type setting struct {
+	env, def, help string
+}
+
+// settings lists every variable; README's configuration table mirrors it.
+var settings = []setting{
+	{"ADDR", "127.0.0.1:8080", "listen address"},
+	{"DATABASE_URL", "", "postgres://... for PostgreSQL; unset for SQLite under ./data/"},
+	{"WECHAT_APPID", "", "mini-program AppID; unset (with WECHAT_SECRET) for development mode"},
+	{"WECHAT_SECRET", "", "mini-program AppSecret"},
+	{"WECHAT_API_BASE", wechat.DefaultBaseURL, "WeChat API base URL"},
+	{"WECHAT_TIMEOUT", "5s", "deadline of one jscode2session exchange, retries included"},
+	{"SESSION_TTL", "168h", "session lifetime since last use"},
+	{"REQUEST_TIMEOUT", "15s", "deadline of one request, database included"},
+	{"SHUTDOWN_TIMEOUT", "20s", "how long in-flight requests may finish on SIGTERM"},
+	{"PLAYGROUND", "", "serve GraphiQL at / (default: on in development mode only)"},
+	{"INTROSPECTION", "", "allow schema introspection (default: on in development mode only)"},
+	{"LOGIN_RATE_PER_MINUTE", "30", "logins allowed per client IP per minute (0: no limit)"},
+	{"LOGIN_BURST", "10", "logins a client IP may make at once"},
+	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
+	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// loadConfig reads the configuration. A bad value is an error that names
+// the variable.
+func loadConfig(getenv func(string) string, args []string) (*config, error) {
+	fs := flag.NewFlagSet("wxtodo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	vals := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		vals[s.env] = fs.String(strings.ReplaceAll(strings.ToLower(s.env), "_", "-"), v, s.help+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("flags: %w", err)
+	}
+	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+
+	c := &config{
+		Addr:          get("ADDR"),
+		DatabaseURL:   get("DATABASE_URL"),
+		WeChatAppID:   get("WECHAT_APPID"),
+		WeChatSecret:  get("WECHAT_SECRET"),
+		WeChatAPIBase: get("WECHAT_API_BASE"),
+		LogLevel:      get("LOG_LEVEL"),
+	}
+	var errs []error
+	dur := func(env string, dst *time.Duration) {
+		d, err := time.ParseDuration(get(env))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 5s or 168h", env, get(env)))
+			return
+		}
+		*dst = d
+	}
+	num := func(env string, dst *int) {
+		n, err := strconv.Atoi(get(env))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a whole number >= 0", env, get(env)))
+			return
+		}
+		*dst = n
+	}
+	boolean := func(env string, def bool, dst *bool) {
+		v := get(env)
+		if v == "" {
+			*dst = def
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", env, v))
+			return
+		}
+		*dst = b
+	}
+	dur("WECHAT_TIMEOUT", &c.WeChatTimeout)
+	dur("SESSION_TTL", &c.SessionTTL)
+	dur("REQUEST_TIMEOUT", &c.RequestTimeout)
+	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
+	num("LOGIN_RATE_PER_MINUTE", &c.LoginPerMinute)
+	num("LOGIN_BURST", &c.LoginBurst)
+	num("DB_MAX_CONNS", &c.DBMaxConns)
+	boolean("PLAYGROUND", c.devMode(), &c.Playground)
+	boolean("INTROSPECTION", c.devMode(), &c.Introspection)
+	boolean("TRUST_PROXY", false, &c.TrustProxy)
+
+	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
+		errs = append(errs, errors.New("WECHAT_APPID and WECHAT_SECRET: set both for production, or neither for development mode"))
+	}
+	if !strings.HasPrefix(c.WeChatAPIBase, "https://") && !strings.HasPrefix(c.WeChatAPIBase, "http://") {
+		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q is not an http(s) URL", c.WeChatAPIBase))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ADDR: %q is not host:port", c.Addr))
+	} else if c.devMode() && !isLoopback(host) {
+		errs = append(errs, fmt.Errorf("ADDR: %q is not a loopback address; development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it only listens on 127.0.0.1, ::1 or localhost", c.Addr))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,218 @@
+// Package db provides wxtodo's storage on bun: PostgreSQL in production,
+// an embedded SQLite file by default. It opens the database, applies the
+// versioned migrations and implements the stores the domain packages
+// declare, translating database errors into the domain's error codes.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"wxtodo/errcode"
+)
+
+// DefaultSQLitePath is where the embedded database lives when DATABASE_URL
+// is unset.
+const DefaultSQLitePath = "data/wxtodo.db"
+
+//go:embed migrations
+var migrationFS embed.FS
+
+// DB is an open, migrated database.
+type DB struct {
+	*bun.DB
+}
+
+// IsPostgres reports whether db runs on PostgreSQL.
+func (db *DB) IsPostgres() bool { return db.Dialect().Name() == dialect.PG }
+
+// Options tune Open.
+type Options struct {
+	// MaxOpenConns caps the pool; 0 picks a default for the dialect.
+	MaxOpenConns int
+}
+
+// Open connects to databaseURL: "" for the SQLite file under ./data/,
+// "postgres://..." or "postgresql://..." for PostgreSQL, "sqlite:PATH" or
+// "file:PATH" for another SQLite file. It does not migrate; call Migrate.
+func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
+	var bdb *bun.DB
+	switch {
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		cfg, err := pgx.ParseConfig(databaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse DATABASE_URL: %w", scrubURL(err))
+		}
+		// bun renders arguments into the SQL text, so every statement is
+		// unique: the simple protocol spends one round trip per query
+		// instead of a prepare and an execute.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		sqldb := stdlib.OpenDB(*cfg)
+		n := opt.MaxOpenConns
+		if n == 0 {
+			n = 16
+		}
+		sqldb.SetMaxOpenConns(n)
+		sqldb.SetMaxIdleConns(n)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		bdb = bun.NewDB(sqldb, pgdialect.New())
+	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
+		path := DefaultSQLitePath
+		if databaseURL != "" {
+			path = strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
+			if i := strings.IndexByte(path, '?'); i >= 0 {
+				path = path[:i]
+			}
+		}
+		if path == "" {
+			return nil, errors.New("DATABASE_URL: sqlite path is empty")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		sqldb, err := sql.Open("sqlite", sqliteDSN(path))
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		// WAL lets readers run beside the single writer; immediate
+		// transactions and a busy timeout make writers queue instead of
+		// failing with "database is locked".
+		n := opt.MaxOpenConns
+		if n == 0 {
+			n = 4
+		}
+		sqldb.SetMaxOpenConns(n)
+		sqldb.SetMaxIdleConns(n)
+		sqldb.SetConnMaxLifetime(0)
+		bdb = bun.NewDB(sqldb, sqlitedialect.New())
+	default:
+		return nil, errors.New("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file:")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := bdb.PingContext(pctx); err != nil {
+		bdb.Close()
+		return nil, fmt.Errorf("connect to database: %w", scrubURL(err))
+	}
+	return &DB{DB: bdb}, nil
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Migrate applies the migrations that have not run yet. On PostgreSQL an
+// advisory lock makes instances that start together take turns.
+func (db *DB) Migrate(ctx context.Context) error {
+	dir := "migrations/sqlite"
+	if db.IsPostgres() {
+		dir = "migrations/pg"
+	}
+	sub, err := fs.Sub(migrationFS, dir)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	ms := migrate.NewMigrations()
+	if err := ms.Discover(sub); err != nil {
+		return fmt.Errorf("discover migrations: %w", err)
+	}
+	if db.IsPostgres() {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		const lockKey = 0x77787464 // "wxtd"
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", lockKey); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey) //nolint:errcheck // the lock ends with the connection anyway
+	}
+	m := migrate.NewMigrator(db.DB, ms, migrate.WithMarkAppliedOnSuccess(true))
+	if err := m.Init(ctx); err != nil {
+		return fmt.Errorf("init migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.PingContext(ctx); err != nil {
+		return translate(err)
+	}
+	var one int
+	if err := db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+		return translate(err)
+	}
+	return nil
+}
+
+// translate maps a database error to the domain's: no rows is NOT_FOUND, a
+// lost or refused connection is SERVICE_UNAVAILABLE, a cancelled context
+// stays itself; anything else is internal.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return &errcode.Error{Code: errcode.NotFound, Message: "not found", Err: err}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return err
+	case isConnError(err):
+		return &errcode.Error{Code: errcode.Unavailable, Message: "the database is unavailable, try again", Err: err}
+	}
+	return err
+}
+
+func isConnError(err error) bool {
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
+		// class 08 connection exceptions.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+}
+
+// scrubURL drops a connection string (and its password) from err.
+func scrubURL(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("invalid PostgreSQL connection string")
+	}
+	return err
+}

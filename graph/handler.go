@@ -1,0 +1,142 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"wxtodo/errcode"
+	"wxtodo/graph/model"
+	"wxtodo/todo"
+)
+
+// Options configure the GraphQL handler.
+type Options struct {
+	Log *slog.Logger
+	// Introspection enables __schema and __type queries (the playground
+	// and code generators need them).
+	Introspection bool
+	// ComplexityLimit caps an operation's cost (see complexity below); 0
+	// means DefaultComplexityLimit.
+	ComplexityLimit int
+	// MaxDepth caps selection nesting; 0 means DefaultMaxDepth.
+	MaxDepth int
+	// MaxFields caps aliased fields and root fields; 0 means DefaultMaxFields.
+	MaxAliases    int
+	MaxRootFields int
+}
+
+// Default limits. A full page (todos(first: 100) with every field) costs
+// about 1,200; a client that needs more is doing something else.
+const (
+	DefaultComplexityLimit = 2500
+	DefaultMaxDepth        = 10
+	DefaultMaxAliases      = 15
+	DefaultMaxRootFields   = 10
+)
+
+// NewHandler returns the GraphQL-over-HTTP handler for /query.
+func NewHandler(r *Resolver, opt Options) *handler.Server {
+	log := opt.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg := Config{Resolvers: r}
+	cfg.Directives.Auth = authDirective
+	setComplexity(&cfg.Complexity)
+
+	srv := handler.New(NewExecutableSchema(cfg))
+	// GET serves automatic persisted queries, so a phone can send a short
+	// hash instead of the document.
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if opt.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(&limits{
+		maxDepth:      orDefault(opt.MaxDepth, DefaultMaxDepth),
+		maxAliases:    orDefault(opt.MaxAliases, DefaultMaxAliases),
+		maxRootFields: orDefault(opt.MaxRootFields, DefaultMaxRootFields),
+	})
+	srv.Use(extension.FixedComplexityLimit(orDefault(opt.ComplexityLimit, DefaultComplexityLimit)))
+	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		return errPanic
+	})
+	return srv
+}
+
+var errPanic = errors.New("panic in resolver")
+
+func orDefault(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// setComplexity gives list fields a cost that grows with the page size.
+func setComplexity(c *ComplexityRoot) {
+	c.Query.Todos = func(child int, _ *todo.Filter, first *int, _ *string) int {
+		n := todo.DefaultPageSize
+		if first != nil && *first > 0 {
+			n = min(*first, todo.MaxPageSize)
+		}
+		return 1 + n*child
+	}
+	// login calls WeChat and writes: dear, so few fit in one request.
+	c.Mutation.Login = func(child int, _ model.LoginInput) int { return 100 + child }
+}
+
+// errorPresenter turns errors into what clients see: application errors
+// keep their code and message; anything else is logged and becomes a bare
+// INTERNAL_SERVER_ERROR.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		if e := errcode.As(err); e != nil {
+			if e.Code == errcode.WeChatUnavailable || e.Code == errcode.Unavailable {
+				log.WarnContext(ctx, "dependency unavailable", "code", e.Code, "err", e.Err, "path", gerr.Path.String())
+			}
+			return &gqlerror.Error{Message: e.Message, Path: gerr.Path, Locations: gerr.Locations, Extensions: e.Extensions()}
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			log.WarnContext(ctx, "request deadline exceeded", "path", gerr.Path.String())
+			return &gqlerror.Error{
+				Message:    "the request took too long",
+				Path:       gerr.Path,
+				Extensions: map[string]any{"code": errcode.Timeout},
+			}
+		}
+		var own *gqlerror.Error
+		if errors.As(err, &own) && own.Err == nil {
+			// gqlgen's own errors: parsing, validation, argument coercion.
+			if gerr.Extensions == nil {
+				gerr.Extensions = map[string]any{}
+			}
+			if _, ok := gerr.Extensions["code"]; !ok {
+				gerr.Extensions["code"] = errcode.BadUserInput
+			}
+			return gerr
+		}
+		log.ErrorContext(ctx, "internal error", "err", err, "path", gerr.Path.String())
+		return &gqlerror.Error{
+			Message:    "internal server error",
+			Path:       gerr.Path,
+			Extensions: map[string]any{"code": errcode.Internal},
+		}
+	}
+}

@@ -1,0 +1,19 @@
+// Package graph is wxtodo's GraphQL API: the schema, thin resolvers that
+// turn arguments into one service call, the @auth directive and the error
+// presenter. It never touches the database or WeChat directly.
+package graph
+
+//go:generate go run github.com/99designs/gqlgen generate
+
+import (
+	"wxtodo/auth"
+	"wxtodo/todo"
+	"wxtodo/user"
+)
+
+// Resolver is the root resolver: the services the API calls.
+type Resolver struct {
+	AuthService *auth.Service
+	UserService *user.Service
+	TodoService *todo.Service
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"wxtodo/auth"
+	"wxtodo/reqctx"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// HTTP-level error codes, in extensions.code of the JSON error body.
+const (
+	codeBodyTooLarge    = "REQUEST_TOO_LARGE"
+	codeBadRequest      = "BAD_REQUEST"
+	codeUnsupportedType = "UNSUPPORTED_MEDIA_TYPE"
+	codeMethod          = "METHOD_NOT_ALLOWED"
+)
+
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+type routes struct {
+	log            *slog.Logger
+	graphql        http.Handler
+	auth           *auth.Service
+	db             pinger
+	playground     bool
+	requestTimeout time.Duration
+	trustProxy     bool
+}
+
+// handler returns the server's whole HTTP surface.
+func (rt *routes) handler() http.Handler {
+	mux := http.NewServeMux()
+	query := rt.auth.Middleware(rt.graphql)
+	mux.Handle("/query", rt.guardBody(rt.deadline(query)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", rt.ready)
+	if rt.playground {
+		mux.Handle("GET /{$}", playground.Handler("wxtodo", "/query"))
+	}
+	return rt.withRequest(rt.recoverPanics(mux))
+}
+
+func (rt *routes) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := rt.db.Ping(ctx); err != nil {
+		rt.log.WarnContext(ctx, "readiness check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "database": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// withRequest gives every request an ID (the client's X-Request-Id when it
+// looks sane) and its client IP, and logs it when done. The log has the
+// path but never the query string or headers, which can hold a token or a
+// login code.
+func (rt *routes) withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !saneID(id) {
+			id = reqctx.NewID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		ctx := reqctx.WithID(r.Context(), id)
+		ctx = reqctx.WithClientIP(ctx, rt.clientIP(r))
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		rt.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("client_ip", reqctx.ClientIP(ctx)),
+		)
+	})
+}
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func (rt *routes) clientIP(r *http.Request) string {
+	if rt.trustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(first)); ip != nil {
+				return ip.String()
+			}
+		}
+		if ip := net.ParseIP(strings.TrimSpace(r.Header.Get("X-Real-IP"))); ip != nil {
+			return ip.String()
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// recoverPanics keeps a panic outside the GraphQL executor (which has its
+// own recovery) from killing the connection without an answer.
+func (rt *routes) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				rt.log.ErrorContext(r.Context(), "panic in handler", "panic", p, "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "internal server error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// guardBody admits GET, and POST with a JSON body of at most MaxBodyBytes
+// that parses; anything else gets a GraphQL-shaped error with a code.
+func (rt *routes) guardBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			next.ServeHTTP(w, r)
+			return
+		case http.MethodPost:
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeError(w, http.StatusMethodNotAllowed, codeMethod, "use POST (or GET for queries)")
+			return
+		}
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, codeUnsupportedType, "Content-Type must be application/json")
+			return
+		}
+		if r.ContentLength > MaxBodyBytes {
+			writeError(w, http.StatusRequestEntityTooLarge, codeBodyTooLarge, "request body is larger than 1 MiB")
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				writeError(w, http.StatusRequestEntityTooLarge, codeBodyTooLarge, "request body is larger than 1 MiB")
+				return
+			}
+			writeError(w, http.StatusBadRequest, codeBadRequest, "could not read the request body")
+			return
+		}
+		if !json.Valid(body) {
+			writeError(w, http.StatusBadRequest, codeBadRequest, "request body is not valid JSON")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadline bounds a request; the context reaches WeChat and the database.
+func (rt *routes) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), rt.requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}

@@ -1,0 +1,192 @@
+// Command wxtodo is the GraphQL backend of WeChat mini-programs: WeChat
+// login, sessions and a per-user todo list, on PostgreSQL or an embedded
+// SQLite file.
+//
+// This file wires everything: configuration, database and migrations, the
+// WeChat client, the services, the GraphQL handler and the HTTP server with
+// graceful shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"wxtodo/auth"
+	"wxtodo/db"
+	"wxtodo/graph"
+	"wxtodo/ratelimit"
+	"wxtodo/reqctx"
+	"wxtodo/todo"
+	"wxtodo/user"
+	"wxtodo/wechat"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "wxtodo:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is cancelled, then shuts down gracefully.
+func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer) error {
+	cfg, err := loadConfig(getenv, args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(logOut, cfg.LogLevel)
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR: listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "playground", cfg.Playground, "introspection", cfg.Introspection)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish (bounded), then close
+	// the pool (deferred above) so nothing is cut off half-written.
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish in time", "err", err)
+		srv.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level)) //nolint:errcheck // loadConfig checked it
+	return slog.New(reqctx.LogHandler{Handler: slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})})
+}
+
+// app is the wired server: its HTTP handler and what to close.
+type app struct {
+	Handler http.Handler
+	DB      *db.DB
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// Close stops background work and closes the database.
+func (a *app) Close() {
+	a.stop()
+	<-a.done
+	a.DB.Close()
+}
+
+func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
+	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: cfg.DBMaxConns})
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+
+	var (
+		exchanger auth.CodeExchanger
+		appID     = cfg.WeChatAppID
+	)
+	if cfg.devMode() {
+		appID = "dev"
+		exchanger = wechat.Mock{}
+		log.Warn("DEVELOPMENT MODE: WECHAT_APPID and WECHAT_SECRET are unset, so a built-in mock stands in for WeChat " +
+			"and ANY code signs in (the same code as the same user). Never expose this server; set both for production.")
+	} else {
+		exchanger = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
+	}
+
+	authStore := db.NewAuthStore(store)
+	authSvc := &auth.Service{
+		AppID:        appID,
+		Exchanger:    exchanger,
+		Store:        authStore,
+		TTL:          cfg.SessionTTL,
+		Log:          log,
+		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
+	}
+	resolver := &graph.Resolver{
+		AuthService: authSvc,
+		UserService: &user.Service{Store: db.NewUserStore(store)},
+		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
+	}
+	gql := graph.NewHandler(resolver, graph.Options{Log: log, Introspection: cfg.Introspection})
+	rt := &routes{
+		log:            log,
+		graphql:        gql,
+		auth:           authSvc,
+		db:             store,
+		playground:     cfg.Playground,
+		requestTimeout: cfg.RequestTimeout,
+		trustProxy:     cfg.TrustProxy,
+	}
+
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a := &app{Handler: rt.handler(), DB: store, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		janitor(bg, authStore, cfg.SessionTTL, log)
+	}()
+	return a, nil
+}
+
+// janitor deletes sessions long expired and login codes past their life.
+func janitor(ctx context.Context, s *db.AuthStore, ttl time.Duration, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		// Expired sessions stay a while so their tokens get EXPIRED_TOKEN.
+		n, err := s.DeleteExpired(ctx, now.Add(-ttl), now.Add(-auth.CodeReuseWindow))
+		if err != nil {
+			log.Warn("delete expired sessions", "err", err)
+			continue
+		}
+		if n > 0 {
+			log.Info("deleted expired sessions", "count", n)
+		}
+	}
+}

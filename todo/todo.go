@@ -1,0 +1,263 @@
+// Package todo provides the per-user todo list: its types, validation and
+// cursor pagination. Every operation is scoped to the calling user.
+package todo
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"wxtodo/errcode"
+	"wxtodo/user"
+)
+
+// Limits.
+const (
+	MaxTitleLen            = 200 // characters, after trimming
+	MaxClientMutationIDLen = 64
+	DefaultPageSize        = 20
+	MaxPageSize            = 100
+)
+
+// Todo is one item of a user's list.
+type Todo struct {
+	ID        int64
+	Title     string
+	Done      bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// ClientMutationID is the client's idempotency key, if it sent one.
+	ClientMutationID *string
+}
+
+// CreateInput is a new todo.
+type CreateInput struct {
+	Title string
+	// ClientMutationID makes createTodo idempotent: the same key from the
+	// same user returns the todo created first instead of a second one.
+	ClientMutationID *string
+}
+
+// UpdateInput changes a todo; a nil field stays as it is.
+type UpdateInput struct {
+	Title *string
+	Done  *bool
+}
+
+// Filter narrows a list.
+type Filter struct {
+	Done *bool
+}
+
+// Connection is one page of a user's todos, newest first.
+type Connection struct {
+	Edges    []*Edge
+	PageInfo PageInfo
+
+	userID int64
+	filter Filter
+}
+
+// Edge is a todo and the cursor after which the next page starts.
+type Edge struct {
+	Cursor string
+	Node   *Todo
+}
+
+// PageInfo tells whether more todos follow the page.
+type PageInfo struct {
+	HasNextPage bool
+	EndCursor   *string
+}
+
+// Store persists todos. Every method is scoped to userID in its SQL:
+// another user's todo is indistinguishable from a missing one.
+type Store interface {
+	// Create inserts a todo. When in.ClientMutationID is set and that user
+	// already has a todo with it, it returns that todo instead.
+	Create(ctx context.Context, userID int64, in CreateInput) (*Todo, error)
+	// Get returns a NOT_FOUND error when there is no such todo of the user.
+	Get(ctx context.Context, userID, id int64) (*Todo, error)
+	// List returns up to limit todos with an ID below beforeID (0: no
+	// bound), highest ID first.
+	List(ctx context.Context, userID int64, f Filter, beforeID int64, limit int) ([]*Todo, error)
+	// Count returns how many todos match f, without scanning them.
+	Count(ctx context.Context, userID int64, f Filter) (int, error)
+	// Update returns a NOT_FOUND error when there is no such todo of the user.
+	Update(ctx context.Context, userID, id int64, in UpdateInput) (*Todo, error)
+	// Delete returns a NOT_FOUND error when there is no such todo of the user.
+	Delete(ctx context.Context, userID, id int64) error
+}
+
+// Service holds the todo rules.
+type Service struct {
+	Store Store
+}
+
+// Create validates in and adds a todo to the user's list.
+func (s *Service) Create(ctx context.Context, userID int64, in CreateInput) (*Todo, error) {
+	title, err := normalizeTitle(in.Title)
+	if err != nil {
+		return nil, err
+	}
+	in.Title = title
+	if in.ClientMutationID != nil {
+		id := *in.ClientMutationID
+		if id == "" || len(id) > MaxClientMutationIDLen {
+			return nil, errcode.Input("clientMutationId", "clientMutationId must be 1 to %d bytes", MaxClientMutationIDLen)
+		}
+		if err := user.CheckText("clientMutationId", id); err != nil {
+			return nil, err
+		}
+	}
+	t, err := s.Store.Create(ctx, userID, in)
+	if err != nil {
+		return nil, fmt.Errorf("create todo: %w", err)
+	}
+	return t, nil
+}
+
+// Get returns the user's todo, or nil when it does not exist or belongs to
+// someone else.
+func (s *Service) Get(ctx context.Context, userID int64, id string) (*Todo, error) {
+	n, ok := ParseID(id)
+	if !ok {
+		return nil, nil
+	}
+	t, err := s.Store.Get(ctx, userID, n)
+	if errcode.Code(err) == errcode.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get todo: %w", err)
+	}
+	return t, nil
+}
+
+// Update validates in and applies it to the user's todo.
+func (s *Service) Update(ctx context.Context, userID int64, id string, in UpdateInput) (*Todo, error) {
+	n, ok := ParseID(id)
+	if !ok {
+		return nil, notFound()
+	}
+	if in.Title != nil {
+		title, err := normalizeTitle(*in.Title)
+		if err != nil {
+			return nil, err
+		}
+		in.Title = &title
+	}
+	t, err := s.Store.Update(ctx, userID, n, in)
+	if err != nil {
+		return nil, fmt.Errorf("update todo: %w", err)
+	}
+	return t, nil
+}
+
+// Delete removes the user's todo and returns its ID.
+func (s *Service) Delete(ctx context.Context, userID int64, id string) (string, error) {
+	n, ok := ParseID(id)
+	if !ok {
+		return "", notFound()
+	}
+	if err := s.Store.Delete(ctx, userID, n); err != nil {
+		return "", fmt.Errorf("delete todo: %w", err)
+	}
+	return FormatID(n), nil
+}
+
+// List returns the page of the user's todos after the cursor, newest first.
+// first must be 1..100; a malformed cursor is a BAD_USER_INPUT error.
+func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, after *string) (*Connection, error) {
+	if first < 1 || first > MaxPageSize {
+		return nil, errcode.Input("first", "first must be between 1 and %d", MaxPageSize)
+	}
+	var before int64
+	if after != nil {
+		var ok bool
+		if before, ok = decodeCursor(*after); !ok {
+			return nil, errcode.Input("after", "after is not a cursor from this list")
+		}
+	}
+	// One extra row tells whether a next page exists without counting.
+	todos, err := s.Store.List(ctx, userID, f, before, first+1)
+	if err != nil {
+		return nil, fmt.Errorf("list todos: %w", err)
+	}
+	c := &Connection{userID: userID, filter: f}
+	if len(todos) > first {
+		todos = todos[:first]
+		c.PageInfo.HasNextPage = true
+	}
+	c.Edges = make([]*Edge, len(todos))
+	for i, t := range todos {
+		c.Edges[i] = &Edge{Cursor: encodeCursor(t.ID), Node: t}
+	}
+	if n := len(c.Edges); n > 0 {
+		end := c.Edges[n-1].Cursor
+		c.PageInfo.EndCursor = &end
+	}
+	return c, nil
+}
+
+// TotalCount counts every todo of the connection's user that matches its
+// filter, not just the page.
+func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
+	n, err := s.Store.Count(ctx, c.userID, c.filter)
+	if err != nil {
+		return 0, fmt.Errorf("count todos: %w", err)
+	}
+	return n, nil
+}
+
+func normalizeTitle(title string) (string, error) {
+	t := strings.TrimSpace(title)
+	if err := user.CheckText("title", t); err != nil {
+		return "", err
+	}
+	if n := utf8.RuneCountInString(t); n < 1 || n > MaxTitleLen {
+		return "", errcode.Input("title", "title must be 1 to %d characters after trimming", MaxTitleLen)
+	}
+	return t, nil
+}
+
+func notFound() error { return errcode.NotFoundf("todo not found") }
+
+// FormatID renders a todo ID for clients.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ParseID reads a client's todo ID; ok is false for anything that cannot
+// name a todo.
+func ParseID(s string) (id int64, ok bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// Cursors are opaque to clients: a version prefix and the todo ID, base64.
+const cursorPrefix = "todo:v1:"
+
+func encodeCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(id, 10)))
+}
+
+func decodeCursor(c string) (int64, bool) {
+	if len(c) > 64 {
+		return 0, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, false
+	}
+	s, ok := strings.CutPrefix(string(b), cursorPrefix)
+	if !ok {
+		return 0, false
+	}
+	return ParseID(s)
+}
