@@ -1,0 +1,213 @@
+// Package dbtest gives tests real databases: a SQLite file in a temporary
+// directory, and a PostgreSQL schema of their own, either in the cluster
+// named by TEST_DATABASE_URL or in a throwaway cluster started from the
+// local PostgreSQL binaries (as the postgres OS user when running as root).
+//
+// Under CI=true a PostgreSQL test that cannot get a database fails instead
+// of skipping.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// PGBinDir is where the PostgreSQL server binaries are looked for first.
+var PGBinDir = "/usr/lib/postgresql/15/bin"
+
+var (
+	shared     *Cluster
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// Run runs the tests of a package and stops the throwaway cluster, if one
+// was started: use it as `func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }`.
+func Run(m *testing.M) int {
+	code := m.Run()
+	if shared != nil {
+		shared.Remove()
+	}
+	return code
+}
+
+// SQLiteURL returns a DATABASE_URL for a fresh SQLite file.
+func SQLiteURL(tb testing.TB) string {
+	tb.Helper()
+	return "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
+}
+
+// PostgresURL returns a DATABASE_URL for an empty schema of the test's own,
+// dropped when the test ends.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		sharedOnce.Do(func() { shared, sharedErr = StartCluster() })
+		if sharedErr != nil {
+			if os.Getenv("CI") == "true" {
+				tb.Fatalf("PostgreSQL is required under CI=true: %v", sharedErr)
+			}
+			tb.Skipf("no PostgreSQL (set TEST_DATABASE_URL or install the server binaries): %v", sharedErr)
+		}
+		base = shared.URL
+	}
+	return NewSchema(tb, base)
+}
+
+// NewSchema creates a schema in the database at base and returns base with
+// its search_path set to it.
+func NewSchema(tb testing.TB, base string) string {
+	tb.Helper()
+	var b [6]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatalf("open %s: %v", base, err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", base, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// EachDB runs f as a subtest on SQLite and on PostgreSQL.
+func EachDB(t *testing.T, f func(t *testing.T, databaseURL string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { f(t, SQLiteURL(t)) })
+	t.Run("postgres", func(t *testing.T) { f(t, PostgresURL(t)) })
+}
+
+// Cluster is a throwaway PostgreSQL server.
+type Cluster struct {
+	URL  string
+	Dir  string
+	Port int
+	asPG bool // run the binaries as the postgres OS user
+}
+
+// StartCluster initialises and starts a new cluster in a temporary
+// directory, listening on 127.0.0.1 at a free port.
+func StartCluster() (*Cluster, error) {
+	if _, err := os.Stat(filepath.Join(PGBinDir, "initdb")); err != nil {
+		return nil, fmt.Errorf("initdb not found in %s", PGBinDir)
+	}
+	c := &Cluster{asPG: os.Geteuid() == 0}
+	dir, err := os.MkdirTemp("", "wxtodo-pg-")
+	if err != nil {
+		return nil, err
+	}
+	c.Dir = dir
+	if c.asPG {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("running as root needs a postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(pg.Uid)
+		gid, _ := strconv.Atoi(pg.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := c.pg("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	c.Port = port
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	if err := c.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return c, nil
+}
+
+// Start starts the server (again, after Stop or Kill).
+func (c *Cluster) Start() error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300", c.Port, c.Dir)
+	out, err := c.pg("pg_ctl", "-D", filepath.Join(c.Dir, "data"), "-o", opts, "-l", filepath.Join(c.Dir, "log"), "-w", "-t", "60", "start").CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.Dir, "log"))
+		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Stop shuts the server down at once, cutting off clients; the data stay.
+func (c *Cluster) Stop() error {
+	out, err := c.pg("pg_ctl", "-D", filepath.Join(c.Dir, "data"), "-m", "immediate", "-w", "stop").CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "not running") {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+// Remove stops the server and deletes its files.
+func (c *Cluster) Remove() {
+	c.Stop() //nolint:errcheck // best effort
+	os.RemoveAll(c.Dir)
+}
+
+func (c *Cluster) pg(bin string, args ...string) *exec.Cmd {
+	path := filepath.Join(PGBinDir, bin)
+	if c.asPG {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	}
+	return exec.Command(path, args...)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return 0, errors.New("not a TCP address")
+	}
+	return addr.Port, nil
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"wxtodo/db/dbtest"
+	"wxtodo/wechat/wechattest"
+)
+
+func TestLoginNewAndReturningUser(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		var first, again loginData
+		e.ok("", loginMutation, map[string]any{"code": "alice"}, &first)
+		e.ok("", loginMutation, map[string]any{"code": "alice-2nd-code"}, nil)
+		if !first.Login.IsNewUser {
+			t.Errorf("first login: got isNewUser false, want true")
+		}
+		if len(first.Login.Token) != 43 {
+			t.Errorf("token %q: got length %d, want 43 (32 bytes base64url)", first.Login.Token, len(first.Login.Token))
+		}
+		exp, err := time.Parse(time.RFC3339, first.Login.ExpiresAt)
+		if err != nil {
+			t.Fatalf("expiresAt %q is not RFC 3339: %v", first.Login.ExpiresAt, err)
+		}
+		if d := time.Until(exp); d < 167*time.Hour || d > 169*time.Hour {
+			t.Errorf("expiresAt in %v, want about 168h", d)
+		}
+		// The same WeChat user with a new code: the same user, not new.
+		e.wx.On("alice-again") // default answer
+		e.ok("", loginMutation, map[string]any{"code": "alice"}, &again)
+		_ = again
+		if e.count("users", "") != 2 {
+			t.Errorf("got %d users, want 2 (alice and alice-2nd-code are different openids)", e.count("users", ""))
+		}
+		if e.count("sessions", "") != 3 {
+			t.Errorf("got %d sessions, want 3", e.count("sessions", ""))
+		}
+		if e.count("sessions", "session_key = ?", wechattest.SessionKey("alice")) != 2 {
+			t.Errorf("session_key is not stored with the session")
+		}
+	})
+}
+
+func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		const n = 20
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			news    int
+			userIDs = map[string]bool{}
+			errs    []string
+		)
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Different codes of one WeChat user: each is a real exchange.
+				code := fmt.Sprintf("carol#%d", i)
+				e.wx.On(code, wechattest.Reply{Body: `{"openid":"oid-carol","session_key":"sk"}`})
+				r := e.post("", loginMutation, map[string]any{"code": code})
+				mu.Lock()
+				defer mu.Unlock()
+				if len(r.Errors) > 0 {
+					errs = append(errs, r.Raw)
+					return
+				}
+				var d loginData
+				r.decode(t, &d)
+				userIDs[d.Login.User.ID] = true
+				if d.Login.IsNewUser {
+					news++
+				}
+			}()
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("%d logins failed, first: %s", len(errs), errs[0])
+		}
+		if len(userIDs) != 1 {
+			t.Errorf("got %d user IDs, want 1", len(userIDs))
+		}
+		if news != 1 {
+			t.Errorf("got isNewUser on %d logins, want exactly 1", news)
+		}
+		if got := e.count("users", "open_id = ?", "oid-carol"); got != 1 {
+			t.Errorf("got %d users rows, want 1", got)
+		}
+		if got := e.count("sessions", ""); got != n {
+			t.Errorf("got %d sessions, want %d", got, n)
+		}
+	})
+}
