@@ -68,6 +68,11 @@ func newEnv(tb testing.TB, databaseURL string, vars ...string) *env {
 	if err != nil {
 		tb.Fatalf("config: %v", err)
 	}
+	return startEnv(tb, cfg, wx)
+}
+
+func startEnv(tb testing.TB, cfg *config, wx *wechattest.Fake) *env {
+	tb.Helper()
 	logs := &syncBuffer{}
 	a, err := newApp(context.Background(), cfg, newLogger(logs, cfg.LogLevel))
 	if err != nil {
@@ -82,6 +87,13 @@ func newEnv(tb testing.TB, databaseURL string, vars ...string) *env {
 		}
 	})
 	return &env{t: tb, srv: srv, wx: wx, app: a, cfg: cfg, logs: logs}
+}
+
+// another starts a second server instance on the same database and fake
+// WeChat, as a second process behind a load balancer would be.
+func (e *env) another() *env {
+	e.t.Helper()
+	return startEnv(e.t, e.cfg, e.wx)
 }
 
 type gqlError struct {

@@ -98,10 +98,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // app is the wired server: its HTTP handler and what to close.
 type app struct {
-	Handler http.Handler
-	DB      *db.DB
-	stop    context.CancelFunc
-	done    chan struct{}
+	Handler  http.Handler
+	DB       *db.DB
+	resolver *graph.Resolver
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // Close stops background work and closes the database.
@@ -160,7 +161,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &app{Handler: rt.handler(), DB: store, stop: stop, done: make(chan struct{})}
+	a := &app{Handler: rt.handler(), DB: store, resolver: resolver, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		janitor(bg, authStore, cfg.SessionTTL, log)

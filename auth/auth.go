@@ -52,7 +52,18 @@ type Store interface {
 	// SignIn finds or creates the user with the identity (race-free:
 	// concurrent first sign-ins make one user, and exactly one of them has
 	// created set) and stores the session for them, in one transaction.
-	SignIn(ctx context.Context, id Identity, s *Session) (u *user.User, created bool, err error)
+	// A non-nil codeHash records the user against the code claimed with
+	// ClaimCode.
+	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte) (u *user.User, created bool, err error)
+	// ResumeSignIn stores a new session for an existing user and returns
+	// the user.
+	ResumeSignIn(ctx context.Context, userID int64, s *Session) (*user.User, error)
+	// ClaimCode records that a login with the code hash is under way.
+	// claimed is true when the caller is to exchange the code; otherwise
+	// prior is the login that claimed it first.
+	ClaimCode(ctx context.Context, codeHash []byte, now time.Time) (claimed bool, prior CodeLogin, err error)
+	// ReleaseCode forgets a claimed code, so that a retry exchanges it again.
+	ReleaseCode(ctx context.Context, codeHash []byte) error
 	// SessionByToken returns the session with the token hash and its user,
 	// or a NOT_FOUND error.
 	SessionByToken(ctx context.Context, h TokenHash) (*Session, *user.User, error)
@@ -60,6 +71,12 @@ type Store interface {
 	ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error
 	// DeleteSession revokes a session.
 	DeleteSession(ctx context.Context, sessionID int64) error
+}
+
+// CodeLogin is an earlier login with the same code.
+type CodeLogin struct {
+	UserID    int64 // 0 while that login is still under way
+	CreatedAt time.Time
 }
 
 // Service signs users in and authenticates tokens.
@@ -107,7 +124,9 @@ func (s *Service) renewAfter() time.Duration {
 // BAD_USER_INPUT for a malformed code, RATE_LIMITED when the client IP
 // has logged in too often, WECHAT_ERROR when WeChat refuses it
 // (with errcode and reason), WECHAT_UNAVAILABLE when WeChat cannot be
-// reached. Nothing is stored unless WeChat accepts the code.
+// reached. Nothing but a hash of the code is stored unless WeChat accepts
+// it. The same code sent again within CodeReuseWindow (a retry from a weak
+// network) signs the same user in without asking WeChat again.
 func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) {
 	if err := checkCode(code); err != nil {
 		return nil, err
@@ -115,22 +134,81 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	if s.LoginLimiter != nil && !s.LoginLimiter.Allow(reqctx.ClientIP(ctx)) {
 		return nil, &errcode.Error{Code: errcode.RateLimited, Message: "too many logins from this address, try again in a minute"}
 	}
-	ws, err := s.Exchanger.Code2Session(ctx, code)
+	codeHash := CodeHash(s.AppID, code)
+	prior, err := s.claimCode(ctx, codeHash)
 	if err != nil {
-		return nil, s.wechatError(err)
+		return nil, err
 	}
 	token, hash := NewToken()
-	now := s.now()
-	sess := &Session{
-		TokenHash:  hash,
-		SessionKey: ws.SessionKey,
-		ExpiresAt:  now.Add(s.ttl()).UTC().Truncate(time.Microsecond),
+	sess := &Session{TokenHash: hash, ExpiresAt: s.now().Add(s.ttl()).UTC().Truncate(time.Microsecond)}
+	if prior != nil {
+		// A retry of a login that succeeded (its answer may have been lost
+		// on the way): WeChat would refuse the used code, so sign the same
+		// user in again. Only the first login has isNewUser.
+		u, err := s.Store.ResumeSignIn(ctx, prior.UserID, sess)
+		if err != nil {
+			return nil, fmt.Errorf("resume sign in: %w", err)
+		}
+		return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u}, nil
 	}
-	u, created, err := s.Store.SignIn(ctx, Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sess)
+
+	ws, err := s.Exchanger.Code2Session(ctx, code)
 	if err != nil {
+		s.releaseCode(ctx, codeHash)
+		return nil, s.wechatError(err)
+	}
+	sess.SessionKey = ws.SessionKey
+	u, created, err := s.Store.SignIn(ctx, Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sess, codeHash)
+	if err != nil {
+		s.releaseCode(ctx, codeHash)
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u, IsNewUser: created}, nil
+}
+
+// abandonedClaim is how long a claimed code may stay unfinished before
+// another login takes it over (its instance died mid-exchange): longer than
+// any exchange lasts.
+const abandonedClaim = 30 * time.Second
+
+// claimCode makes this login the one that exchanges the code, or returns
+// the earlier login with the same code once that has finished. Logins with
+// the same code that arrive together, on any instance, wait for the first.
+func (s *Service) claimCode(ctx context.Context, codeHash []byte) (*CodeLogin, error) {
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		now := s.now()
+		claimed, prior, err := s.Store.ClaimCode(ctx, codeHash, now)
+		if err != nil {
+			return nil, fmt.Errorf("claim code: %w", err)
+		}
+		if claimed {
+			return nil, nil
+		}
+		age := now.Sub(prior.CreatedAt)
+		switch {
+		case age > CodeReuseWindow || prior.UserID == 0 && age > abandonedClaim:
+			// WeChat has forgotten the code, or its login died: start over.
+			if err := s.Store.ReleaseCode(ctx, codeHash); err != nil {
+				return nil, fmt.Errorf("release stale code: %w", err)
+			}
+			continue
+		case prior.UserID != 0:
+			return &prior, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) releaseCode(ctx context.Context, codeHash []byte) {
+	if err := s.Store.ReleaseCode(context.WithoutCancel(ctx), codeHash); err != nil {
+		s.logger().WarnContext(ctx, "release login code", "err", err)
+	}
 }
 
 func checkCode(code string) error {

@@ -24,7 +24,7 @@ var _ auth.Store = (*AuthStore)(nil)
 func NewAuthStore(db *DB) *AuthStore { return &AuthStore{db: db} }
 
 // SignIn implements auth.Store.
-func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session) (*user.User, bool, error) {
+func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte) (*user.User, bool, error) {
 	var (
 		u       *user.User
 		created bool
@@ -35,12 +35,79 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 		if err != nil {
 			return err
 		}
-		return insertSession(ctx, tx, u.ID, sess)
+		if err := insertSession(ctx, tx, u.ID, sess); err != nil {
+			return err
+		}
+		if codeHash == nil {
+			return nil
+		}
+		_, err = tx.NewUpdate().Model((*loginCodeRow)(nil)).
+			Set("user_id = ?", u.ID).
+			Where("code_hash = ?", codeHash).
+			Exec(ctx)
+		return err
 	})
 	if err != nil {
 		return nil, false, translate(err)
 	}
 	return u, created, nil
+}
+
+// ResumeSignIn implements auth.Store.
+func (s *AuthStore) ResumeSignIn(ctx context.Context, userID int64, sess *auth.Session) (*user.User, error) {
+	row := new(userRow)
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(row).Where("id = ?", userID).Scan(ctx); err != nil {
+			return fmt.Errorf("select user: %w", err)
+		}
+		if sess.SessionKey == "" {
+			// The code's session_key came with the login being retried.
+			err := tx.NewSelect().Model((*sessionRow)(nil)).Column("session_key").
+				Where("user_id = ?", userID).OrderExpr("id DESC").Limit(1).
+				Scan(ctx, &sess.SessionKey)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("select session key: %w", err)
+			}
+		}
+		return insertSession(ctx, tx, userID, sess)
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return row.user(), nil
+}
+
+// ClaimCode implements auth.Store: the primary key on the code hash lets
+// exactly one of concurrent claims insert.
+func (s *AuthStore) ClaimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, auth.CodeLogin, error) {
+	row := &loginCodeRow{CodeHash: codeHash, CreatedAt: now.UTC()}
+	res, err := s.db.NewInsert().Model(row).On("CONFLICT (code_hash) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, auth.CodeLogin{}, translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, auth.CodeLogin{}, nil
+	}
+	prior := new(loginCodeRow)
+	err = s.db.NewSelect().Model(prior).Where("code_hash = ?", codeHash).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		// Released between our insert and select: claim again.
+		return s.ClaimCode(ctx, codeHash, now)
+	}
+	if err != nil {
+		return false, auth.CodeLogin{}, translate(err)
+	}
+	cl := auth.CodeLogin{CreatedAt: prior.CreatedAt.UTC()}
+	if prior.UserID != nil {
+		cl.UserID = *prior.UserID
+	}
+	return false, cl, nil
+}
+
+// ReleaseCode implements auth.Store.
+func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
+	_, err := s.db.NewDelete().Model((*loginCodeRow)(nil)).Where("code_hash = ?", codeHash).Exec(ctx)
+	return translate(err)
 }
 
 // upsertUser finds or creates the user. INSERT ... ON CONFLICT DO NOTHING

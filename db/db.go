@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -68,6 +69,16 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		// unique: the simple protocol spends one round trip per query
 		// instead of a prepare and an execute.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		// A cancelled request context asks the server to cancel the query
+		// (a query waiting on a lock never notices a closed socket), and
+		// cuts the socket if the server does not answer within a second.
+		cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+		}
+		// A backstop for statements no request context bounds.
+		if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
+			cfg.RuntimeParams["statement_timeout"] = "60000"
+		}
 		sqldb := stdlib.OpenDB(*cfg)
 		n := opt.MaxOpenConns
 		if n == 0 {
@@ -107,7 +118,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		sqldb.SetConnMaxLifetime(0)
 		bdb = bun.NewDB(sqldb, sqlitedialect.New())
 	default:
-		return nil, errors.New("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file:")
+		return nil, errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL, or sqlite:PATH")
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -189,10 +200,18 @@ func translate(err error) error {
 		return &errcode.Error{Code: errcode.NotFound, Message: "not found", Err: err}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return err
+	case isQueryCanceled(err):
+		// The request's deadline (or statement_timeout) cancelled it.
+		return &errcode.Error{Code: errcode.Timeout, Message: "the request took too long", Err: err}
 	case isConnError(err):
 		return &errcode.Error{Code: errcode.Unavailable, Message: "the database is unavailable, try again", Err: err}
 	}
 	return err
+}
+
+func isQueryCanceled(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "57014"
 }
 
 func isConnError(err error) bool {

@@ -69,7 +69,6 @@ type loginCodeRow struct {
 
 	CodeHash  []byte `bun:",pk"`
 	UserID    *int64 `bun:""`
-	NewUser   bool   `bun:",notnull"`
 	CreatedAt time.Time
 }
 

@@ -17,8 +17,7 @@ const (
 )
 
 // limits rejects operations nested too deep or with too many aliases or
-// root fields before anything resolves. Introspection fields do not count
-// towards depth: GraphiQL's own introspection query nests deeply.
+// root fields before anything resolves.
 type limits struct {
 	maxDepth, maxAliases, maxRootFields int
 }
@@ -91,9 +90,6 @@ func (w *walker) walk(set ast.SelectionSet, depth int) {
 		}
 		switch s := s.(type) {
 		case *ast.Field:
-			if len(s.Name) > 1 && s.Name[:2] == "__" {
-				continue
-			}
 			if s.Alias != "" && s.Alias != s.Name {
 				w.aliases++
 			}

@@ -48,6 +48,5 @@ CREATE INDEX todos_user_id_done_id_idx ON todos (user_id, done, id DESC);
 CREATE TABLE login_codes (
     code_hash  BLOB PRIMARY KEY,
     user_id    INTEGER REFERENCES users (id) ON DELETE CASCADE,
-    new_user   BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMP NOT NULL
 );

@@ -1,0 +1,437 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wxtodo/auth"
+	"wxtodo/db/dbtest"
+	"wxtodo/todo"
+	"wxtodo/wechat/wechattest"
+)
+
+func TestLoginRetriedWithSameCode(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		t.Run("a retry signs in the same user without a second WeChat call", func(t *testing.T) {
+			e := newEnv(t, url)
+			var first, retry loginData
+			e.ok("", loginMutation, map[string]any{"code": "dave"}, &first)
+			e.ok("", loginMutation, map[string]any{"code": "dave"}, &retry)
+			if retry.Login.User.ID != first.Login.User.ID {
+				t.Errorf("retry: got user %s, want %s", retry.Login.User.ID, first.Login.User.ID)
+			}
+			if retry.Login.Token == first.Login.Token {
+				t.Errorf("retry returned the same token; want a new session")
+			}
+			if retry.Login.IsNewUser {
+				t.Errorf("retry: got isNewUser true, want false (first login only)")
+			}
+			if got := e.wx.Calls("dave"); got != 1 {
+				t.Errorf("got %d WeChat calls, want 1", got)
+			}
+			var me struct{ Me struct{ ID string } }
+			e.ok(retry.Login.Token, `{ me { id } }`, nil, &me)
+			if me.Me.ID != first.Login.User.ID {
+				t.Errorf("retry's token: got user %s, want %s", me.Me.ID, first.Login.User.ID)
+			}
+		})
+
+		t.Run("concurrent retries wait for the first exchange", func(t *testing.T) {
+			e := newEnv(t, url)
+			e.wx.On("erin", wechattest.Reply{Delay: 300 * time.Millisecond})
+			ids := loginConcurrently(t, []*env{e}, "erin", 8)
+			if len(ids) != 1 {
+				t.Errorf("got users %v, want one", ids)
+			}
+			if got := e.wx.Calls("erin"); got != 1 {
+				t.Errorf("got %d WeChat calls, want 1", got)
+			}
+		})
+
+		t.Run("a failed exchange lets the retry ask WeChat again", func(t *testing.T) {
+			e := newEnv(t, url)
+			e.wx.On("frank", wechattest.Reply{Body: "<html>garbage</html>"}, wechattest.Reply{})
+			e.fails("", loginMutation, map[string]any{"code": "frank"}, "WECHAT_UNAVAILABLE")
+			e.ok("", loginMutation, map[string]any{"code": "frank"}, nil)
+			if got := e.wx.Calls("frank"); got < 2 {
+				t.Errorf("got %d WeChat calls, want a second call after the failure", got)
+			}
+		})
+
+		t.Run("only a hash of the code is kept", func(t *testing.T) {
+			e := newEnv(t, url)
+			const code = "plaintext-code-0xBEEF"
+			e.wx.On(code, wechattest.Reply{Body: `{"openid":"oid-hash-test","session_key":"sk"}`})
+			e.login(code)
+			if got := e.count("login_codes", "code_hash = ?", auth.CodeHash(wechattest.AppID, code)); got != 1 {
+				t.Errorf("got %d login_codes rows with the code's hash, want 1", got)
+			}
+			dump := dumpTables(t, e)
+			if strings.Contains(dump, code) {
+				t.Errorf("the database holds the plaintext code")
+			}
+		})
+	})
+
+	t.Run("postgres/on another instance", func(t *testing.T) {
+		e := newEnv(t, dbtest.PostgresURL(t))
+		e2 := e.another()
+		e.wx.On("gina", wechattest.Reply{Delay: 300 * time.Millisecond})
+		ids := loginConcurrently(t, []*env{e, e2}, "gina", 6)
+		if len(ids) != 1 {
+			t.Errorf("got users %v, want one", ids)
+		}
+		if got := e.wx.Calls("gina"); got != 1 {
+			t.Errorf("got %d WeChat calls across two instances, want 1", got)
+		}
+	})
+}
+
+// loginConcurrently logs in with the same code n times at once, spread over
+// the instances, and returns the set of user IDs signed in.
+func loginConcurrently(t *testing.T, es []*env, code string, n int) map[string]bool {
+	t.Helper()
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ids  = map[string]bool{}
+		errs []string
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := es[i%len(es)].post("", loginMutation, map[string]any{"code": code})
+			mu.Lock()
+			defer mu.Unlock()
+			if len(r.Errors) > 0 {
+				errs = append(errs, r.Raw)
+				return
+			}
+			var d loginData
+			r.decode(t, &d)
+			ids[d.Login.User.ID] = true
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d of %d logins failed, first: %s", len(errs), n, errs[0])
+	}
+	return ids
+}
+
+// dumpTables renders every row of the server's tables as text.
+func dumpTables(t *testing.T, e *env) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"users", "sessions", "login_codes", "todos"} {
+		rows, err := e.app.DB.QueryContext(context.Background(), "SELECT * FROM "+table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("scan %s: %v", table, err)
+			}
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, "%v\t", v)
+			}
+			b.WriteByte('\n')
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+func TestLoginRateLimitPerClientIP(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t), "LOGIN_RATE_PER_MINUTE", "2", "LOGIN_BURST", "2", "TRUST_PROXY", "true")
+	loginFrom := func(ip, code string) *gqlResponse {
+		body := fmt.Sprintf(`{"query":%q,"variables":{"code":%q}}`, loginMutation, code)
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/query", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", ip)
+		return e.do(req)
+	}
+	for i := 0; i < 2; i++ {
+		if r := loginFrom("203.0.113.7", fmt.Sprintf("rl-%d", i)); len(r.Errors) > 0 {
+			t.Fatalf("login %d within the burst failed: %s", i, r.Raw)
+		}
+	}
+	r := loginFrom("203.0.113.7", "rl-3")
+	if r.code() != "RATE_LIMITED" {
+		t.Fatalf("third login: got code %q, want RATE_LIMITED: %s", r.code(), r.Raw)
+	}
+	if e.wx.Calls("rl-3") != 0 {
+		t.Errorf("a rate-limited login reached WeChat")
+	}
+	if r := loginFrom("198.51.100.9", "rl-other"); len(r.Errors) > 0 {
+		t.Errorf("another client IP is limited too: %s", r.Raw)
+	}
+}
+
+func TestOperationLimits(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t), "INTROSPECTION", "true")
+	token, _ := e.login("limits")
+	deep := "{ todos { edges { node { id } } } }"
+	tests := []struct {
+		name  string
+		query string
+		code  string
+	}{
+		{"a full page of every field fits", `{ todos(first: 100) { edges { cursor node { id title done createdAt updatedAt } } pageInfo { hasNextPage endCursor } totalCount } }`, ""},
+		{"two full pages fit", "{" + aliases(fullPage, 2) + "}", ""},
+		{"too complex", "{" + aliases(fullPage, 4) + "}", "COMPLEXITY_LIMIT_EXCEEDED"},
+		{"too many aliases", "{ me {" + aliases("id", 16) + " } }", "ALIAS_LIMIT_EXCEEDED"},
+		{"too many root fields", "{" + aliases("me { id }", 11) + "}", "ROOT_FIELD_LIMIT_EXCEEDED"},
+		{"too deep through fragments", `query { todos { ...A } } fragment A on TodoConnection { edges { ...B } } fragment B on TodoEdge { node { ...C } } fragment C on Todo { id }` + "", ""},
+		{"nesting within the limit", deep, ""},
+		{"too deep", `{ __type(name: "Todo") { fields { type` + strings.Repeat(" { ofType", 14) + " { name }" + strings.Repeat(" }", 14) + " } } }", "DEPTH_LIMIT_EXCEEDED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.post(token, tt.query, nil)
+			if got := r.code(); got != tt.code {
+				t.Fatalf("got code %q, want %q: %s", got, tt.code, r.Raw)
+			}
+		})
+	}
+}
+
+const fullPage = `todos(first: 100) { edges { cursor node { id title done createdAt updatedAt } } pageInfo { hasNextPage endCursor } totalCount }`
+
+// aliases returns n aliased copies of field.
+func aliases(field string, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, " a%d: %s", i, field)
+	}
+	return b.String()
+}
+
+func TestBadRequestsGetErrorsAndServerStaysUp(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t))
+	token, _ := e.login("badreq")
+	raw := func(body string) *gqlResponse {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/query", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		return e.do(req)
+	}
+	tests := []struct {
+		name string
+		body string
+		code string
+	}{
+		{"malformed JSON", `{"query": "{ me { id } }"`, "BAD_REQUEST"},
+		{"JSON that is not an object", `[1,2,3]`, ""},
+		{"no query", `{}`, ""},
+		{"syntax error", `{"query": "{ me { id "}`, "GRAPHQL_PARSE_FAILED"},
+		{"unknown field", `{"query": "{ nope }"}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"unknown operation", `{"query": "query A { me { id } }", "operationName": "B"}`, ""},
+		{"wrong variable type", `{"query": "query($f: Int) { todos(first: $f) { totalCount } }", "variables": {"f": "ten"}}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"variables not an object", `{"query": "{ me { id } }", "variables": 5}`, ""},
+		{"huge title", fmt.Sprintf(`{"query": "mutation($t: String!) { createTodo(input: {title: $t}) { id } }", "variables": {"t": %q}}`, strings.Repeat("x", 900_000)), "BAD_USER_INPUT"},
+		{"null byte in a query", `{"query": "mutation { createTodo(input: {title: \"a\u0000b\"}) { id } }"}`, "GRAPHQL_PARSE_FAILED"},
+		{"null byte in title", `{"query": "mutation($t: String!) { createTodo(input: {title: $t}) { id } }", "variables": {"t": "a\u0000b"}}`, "BAD_USER_INPUT"},
+		{"invalid UTF-8 in title", "{\"query\": \"mutation { createTodo(input: {title: \\\"a\xff\xfeb\\\"}) { id } }\"}", ""},
+		{"null byte in an ID", `{"query": "query($id: ID!) { todo(id: $id) { id } }", "variables": {"id": "1\u0000"}}`, ""},
+		{"null byte in a cursor", `{"query": "query($a: String) { todos(after: $a) { totalCount } }", "variables": {"a": "\u0000"}}`, "BAD_USER_INPUT"},
+		{"null byte in a login code", `{"query": "mutation($c: String!) { login(input: {code: $c}) { token } }", "variables": {"c": "a\u0000"}}`, "BAD_USER_INPUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := raw(tt.body)
+			if tt.code != "" && r.code() != tt.code {
+				t.Fatalf("got code %q, want %q: %s", r.code(), tt.code, r.Raw)
+			}
+			if r.Status >= 500 {
+				t.Fatalf("got status %d: %s", r.Status, r.Raw)
+			}
+			for _, ge := range r.Errors {
+				if ge.Extensions["code"] == nil {
+					t.Errorf("error without extensions.code: %s", r.Raw)
+				}
+			}
+			if tt.code == "" && len(r.Errors) == 0 && !strings.Contains(r.Raw, `"data"`) {
+				t.Errorf("neither data nor errors: %s", r.Raw)
+			}
+		})
+	}
+	// Still up, and nothing was written by the bad requests but valid ones.
+	var d struct{ Todos struct{ TotalCount int } }
+	e.ok(token, `{ todos { totalCount } }`, nil, &d)
+	if d.Todos.TotalCount > 1 {
+		t.Errorf("got %d todos after bad requests, want at most 1 (the invalid UTF-8 title, repaired)", d.Todos.TotalCount)
+	}
+}
+
+func TestPanicInResolverIsInternalError(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t))
+	token, _ := e.login("panic")
+	e.app.resolver.TodoService.Store = panicStore{e.app.resolver.TodoService.Store}
+	r := e.fails(token, `mutation { createTodo(input: {title: "boom"}) { id } }`, nil, "INTERNAL_SERVER_ERROR")
+	if strings.Contains(r.Raw, "boom") || strings.Contains(r.Raw, "goroutine") || strings.Contains(r.Raw, ".go:") {
+		t.Errorf("the response shows internals: %s", r.Raw)
+	}
+	if !strings.Contains(e.logs.String(), "panic in resolver") {
+		t.Errorf("the panic is not in the log")
+	}
+	e.ok(token, `mutation { createTodo(input: {title: "fine"}) { id } }`, nil, nil)
+}
+
+type panicStore struct{ todo.Store }
+
+func (p panicStore) Create(ctx context.Context, userID int64, in todo.CreateInput) (*todo.Todo, error) {
+	if in.Title == "boom" {
+		panic("store exploded: boom")
+	}
+	return p.Store.Create(ctx, userID, in)
+}
+
+func TestTwoInstancesShareSessions(t *testing.T) {
+	a := newEnv(t, dbtest.PostgresURL(t))
+	b := a.another()
+	token, userID := a.login("hank")
+	var me struct{ Me struct{ ID string } }
+	b.ok(token, `{ me { id } }`, nil, &me)
+	if me.Me.ID != userID {
+		t.Fatalf("instance b: got user %q, want %q", me.Me.ID, userID)
+	}
+	a.ok(token, `mutation { logout }`, nil, nil)
+	r := b.fails(token, `{ me { id } }`, nil, "UNAUTHENTICATED")
+	if r.ext("reason") != "INVALID_TOKEN" {
+		t.Errorf("after logout on a, b: got reason %q, want INVALID_TOKEN", r.ext("reason"))
+	}
+}
+
+func TestRequestDeadlineReachesDatabase(t *testing.T) {
+	e := newEnv(t, dbtest.PostgresURL(t), "REQUEST_TIMEOUT", "500ms")
+	token, _ := e.login("ivy")
+	var c struct{ CreateTodo struct{ ID string } }
+	e.ok(token, `mutation { createTodo(input: {title: "locked"}) { id } }`, nil, &c)
+
+	// Hold the todo's row lock in another transaction: the update waits
+	// in the database until the request's deadline cancels it.
+	ctx := context.Background()
+	tx, err := e.app.DB.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // test cleanup
+	if _, err := tx.ExecContext(ctx, "SELECT id FROM todos WHERE id = ? FOR UPDATE", c.CreateTodo.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e.fails(token, `mutation($id: ID!) { updateTodo(id: $id, input: {done: true}) { id } }`, map[string]any{"id": c.CreateTodo.ID}, "TIMEOUT")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the request took %v; the deadline did not cut the query off", d)
+	}
+	// The cancel request reaches the server asynchronously: allow it a moment.
+	var waiting int
+	for i := 0; i < 50; i++ {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if waiting != 0 {
+		t.Errorf("got %d queries still waiting for the lock after the deadline, want 0", waiting)
+	}
+}
+
+func TestIntrospectionAndPlaygroundSwitches(t *testing.T) {
+	url := dbtest.SQLiteURL(t)
+	get := func(e *env, path string) int {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const introspect = `{ __schema { queryType { name } } }`
+	t.Run("off by default in production", func(t *testing.T) {
+		e := newEnv(t, url)
+		if r := e.post("", introspect, nil); len(r.Errors) == 0 {
+			t.Errorf("introspection answered in production: %s", r.Raw)
+		}
+		if got := get(e, "/"); got != http.StatusNotFound {
+			t.Errorf("GET /: got %d, want 404", got)
+		}
+	})
+	t.Run("switched on", func(t *testing.T) {
+		e := newEnv(t, url, "PLAYGROUND", "true", "INTROSPECTION", "true")
+		e.ok("", introspect, nil, nil)
+		if got := get(e, "/"); got != http.StatusOK {
+			t.Errorf("GET /: got %d, want 200", got)
+		}
+	})
+	t.Run("on by default in development mode", func(t *testing.T) {
+		e := newEnv(t, url, "WECHAT_APPID", "", "WECHAT_SECRET", "")
+		e.ok("", introspect, nil, nil)
+		if got := get(e, "/"); got != http.StatusOK {
+			t.Errorf("GET /: got %d, want 200", got)
+		}
+		// Development mode: the mock signs anyone in, the same code as the same user.
+		_, alice := e.login("alice")
+		_, bob := e.login("bob")
+		if alice == bob {
+			t.Errorf("alice and bob are the same user in development mode")
+		}
+	})
+}
+
+// FuzzQueryHandler sends arbitrary bodies to /query: the server must answer
+// every one with JSON, never a 5xx, and keep serving.
+func FuzzQueryHandler(f *testing.F) {
+	for _, seed := range []string{
+		`{"query":"{ me { id } }"}`,
+		`{"query":"mutation($c: String!) { login(input: {code: $c}) { token } }","variables":{"c":"fuzz"}}`,
+		`{"query":"{ todos(first: 5, after: \"dG9kbzp2MTox\") { edges { cursor } totalCount } }"}`,
+		`{"query":"{ todo(id: \"1\") { id } }","operationName":"X"}`,
+		`{"query":"mutation { createTodo(input: {title: \"a\u0000\"}) { id } }"}`,
+		"{\"query\":\"\xff\xfe\"}",
+		`{"query":"{ __schema { types { name } } }"}`,
+		`{"query":`,
+		`[]`,
+		`null`,
+		`{"query":"query($f: Int) { todos(first: $f) { totalCount } }","variables":{"f":"x"}}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	e := newEnv(f, dbtest.SQLiteURL(f))
+	token, _ := e.login("fuzzer")
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, _ := http.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		e.app.Handler.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body.String())
+		}
+		if !json.Valid(rec.Body.Bytes()) {
+			t.Fatalf("answer is not JSON for %q: %s", body, rec.Body.String())
+		}
+	})
+}
