@@ -17,7 +17,15 @@ import (
 	"wxtodo/wechat/wechattest"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
+func TestMain(m *testing.M) {
+	// The fault tests run the server as a child process: this test binary,
+	// re-executed with WXTODO_TEST_SERVE=1, is the server.
+	if os.Getenv("WXTODO_TEST_SERVE") == "1" {
+		main()
+		return
+	}
+	os.Exit(dbtest.Run(m))
+}
 
 // env is a wired server behind httptest, on a real database, with a fake
 // jscode2session.

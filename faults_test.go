@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"wxtodo/db"
+	"wxtodo/db/dbtest"
+	"wxtodo/wechat/wechattest"
+)
+
+// serverProcess is wxtodo running as a child process.
+type serverProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+	log  *syncBuffer
+}
+
+// startServerProcess runs the server (this test binary in server mode) with
+// env and waits until it listens.
+func startServerProcess(t *testing.T, env ...string) *serverProcess {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), append([]string{"WXTODO_TEST_SERVE=1", "ADDR=127.0.0.1:0"}, env...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd, done: make(chan error, 1), log: &syncBuffer{}}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.log.Write([]byte(line + "\n")) //nolint:errcheck // in-memory
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				addr <- rec.Addr
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() //nolint:errcheck // may have exited
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.log.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case err := <-p.done:
+		t.Fatalf("server exited before listening: %v\n%s", err, p.log.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not listen within 60s\n%s", p.log.String())
+	}
+	return p
+}
+
+func postJSON(client *http.Client, url, token, query string, vars map[string]any) (*gqlResponse, error) {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, url+"/query", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	r := &gqlResponse{Status: resp.StatusCode, Raw: string(raw)}
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, fmt.Errorf("not JSON: %s", raw)
+	}
+	return r, nil
+}
+
+func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		wx := wechattest.New(t)
+		p := startServerProcess(t, "DATABASE_URL="+url, "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
+			"WECHAT_API_BASE="+wx.URL, "LOGIN_RATE_PER_MINUTE=0", "SHUTDOWN_TIMEOUT=20s", "LOG_LEVEL=info")
+		client := &http.Client{Timeout: 30 * time.Second}
+		r, err := postJSON(client, p.url, "", loginMutation, map[string]any{"code": "writer"})
+		if err != nil || len(r.Errors) > 0 {
+			t.Fatalf("login: %v %v", err, r)
+		}
+		var ld loginData
+		r.decode(t, &ld)
+		token := ld.Login.Token
+
+		var (
+			mu       sync.Mutex
+			answered []string
+			sent     atomic.Int64
+			stop     = make(chan struct{})
+			wg       sync.WaitGroup
+		)
+		for w := 0; w < 16; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					title := fmt.Sprintf("w%02d-%05d", w, i)
+					sent.Add(1)
+					r, err := postJSON(client, p.url, token, `mutation($t: String!) { createTodo(input: {title: $t}) { id title } }`, map[string]any{"t": title})
+					if err != nil {
+						// Refused: the server has stopped accepting.
+						time.Sleep(5 * time.Millisecond)
+						continue
+					}
+					if len(r.Errors) == 0 {
+						mu.Lock()
+						answered = append(answered, title)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(700 * time.Millisecond)
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-p.done:
+			if err != nil {
+				t.Errorf("server exit: %v, want a clean exit", err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("server did not stop within 60s of SIGTERM")
+		}
+		close(stop)
+		wg.Wait()
+		if len(answered) == 0 {
+			t.Fatalf("no write succeeded before SIGTERM (%d sent)", sent.Load())
+		}
+
+		store, err := db.Open(context.Background(), url, db.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		titles := map[string]int{}
+		var rows []struct {
+			Title string
+		}
+		if err := store.NewRaw("SELECT title FROM todos").Scan(context.Background(), &rows); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			titles[r.Title]++
+		}
+		for _, a := range answered {
+			if titles[a] != 1 {
+				t.Errorf("write %q was answered with success, but is in the database %d times", a, titles[a])
+			}
+		}
+		var todoCount int
+		if err := store.NewRaw("SELECT todo_count FROM users").Scan(context.Background(), &todoCount); err != nil {
+			t.Fatal(err)
+		}
+		if todoCount != len(rows) {
+			t.Errorf("half-written: users.todo_count %d, but %d todos", todoCount, len(rows))
+		}
+		t.Logf("%d writes sent, %d answered with success, %d in the database", sent.Load(), len(answered), len(rows))
+	})
+}
+
+func TestDatabaseOutageAndRecovery(t *testing.T) {
+	cluster, err := dbtest.StartCluster()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required under CI=true: %v", err)
+		}
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	defer cluster.Remove()
+	e := newEnv(t, dbtest.NewSchema(t, cluster.URL), "REQUEST_TIMEOUT", "3s")
+	token, _ := e.login("outage")
+	create := `mutation($t: String!) { createTodo(input: {title: $t}) { id } }`
+	e.ok(token, create, map[string]any{"t": "before"}, nil)
+	ready := func() int {
+		resp, err := http.Get(e.srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ready(); got != http.StatusOK {
+		t.Fatalf("/readyz before the outage: got %d, want 200", got)
+	}
+
+	// Load runs through the whole outage.
+	var (
+		mu    sync.Mutex
+		codes = map[string]int{}
+		stop  = make(chan struct{})
+		wg    sync.WaitGroup
+	)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := postJSON(http.DefaultClient, e.srv.URL, token, create, map[string]any{"t": fmt.Sprintf("load-%d-%d", w, i)})
+				mu.Lock()
+				switch {
+				case err != nil:
+					codes["transport error"]++
+				case len(r.Errors) == 0:
+					codes["ok"]++
+				default:
+					codes[r.code()]++
+				}
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := cluster.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	r := e.post(token, `{ me { id } }`, nil)
+	if r.code() != "SERVICE_UNAVAILABLE" {
+		t.Errorf("during the outage: got code %q, want SERVICE_UNAVAILABLE: %s", r.code(), r.Raw)
+	}
+	if got := ready(); got != http.StatusServiceUnavailable {
+		t.Errorf("/readyz during the outage: got %d, want 503", got)
+	}
+	if err := cluster.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for ready() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover within 30s of the database's return")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Recovered without a restart.
+	e.ok(token, create, map[string]any{"t": "after"}, nil)
+	close(stop)
+	wg.Wait()
+	t.Logf("outcomes under load: %v", codes)
+	for code, n := range codes {
+		switch code {
+		case "ok", "SERVICE_UNAVAILABLE", "TIMEOUT":
+		default:
+			t.Errorf("%d requests failed with %q; want only SERVICE_UNAVAILABLE or TIMEOUT during the outage", n, code)
+		}
+	}
+	if codes["SERVICE_UNAVAILABLE"] == 0 {
+		t.Errorf("no request under load saw SERVICE_UNAVAILABLE")
+	}
+	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("the outage logged internal errors:\n%s", e.logs.String())
+	}
+}
