@@ -234,7 +234,8 @@ func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
 // name a todo.
 func ParseID(s string) (id int64, ok bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n <= 0 {
+	if err != nil || n <= 0 || FormatID(n) != s {
+		// Only the canonical spelling names a todo: not "+1" or "01".
 		return 0, false
 	}
 	return n, true

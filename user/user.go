@@ -78,6 +78,9 @@ func NormalizeProfile(in ProfileInput) (ProfileInput, error) {
 	}
 	if in.AvatarURL != nil {
 		a := strings.TrimSpace(*in.AvatarURL)
+		if err := CheckText("avatarUrl", a); err != nil {
+			return out, err
+		}
 		if len(a) > MaxAvatarURLLen {
 			return out, errcode.Input("avatarUrl", "avatarUrl must be at most %d bytes", MaxAvatarURLLen)
 		}
