@@ -125,7 +125,8 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	num("LOGIN_BURST", &c.LoginBurst)
 	num("DB_MAX_CONNS", &c.DBMaxConns)
 	boolean("PLAYGROUND", c.devMode(), &c.Playground)
-	boolean("INTROSPECTION", c.devMode(), &c.Introspection)
+	// The playground needs introspection to show the schema.
+	boolean("INTROSPECTION", c.devMode() || c.Playground, &c.Introspection)
 	boolean("TRUST_PROXY", false, &c.TrustProxy)
 
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {

@@ -155,7 +155,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	ws, err := s.Exchanger.Code2Session(ctx, code)
 	if err != nil {
 		s.releaseCode(ctx, codeHash)
-		return nil, s.wechatError(err)
+		return nil, s.wechatError(ctx, err)
 	}
 	sess.SessionKey = ws.SessionKey
 	u, created, err := s.Store.SignIn(ctx, Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sess, codeHash)
@@ -227,9 +227,15 @@ func checkCode(code string) error {
 }
 
 // wechatError turns an exchange failure into the client's error.
-func (s *Service) wechatError(err error) error {
+// Busy (-1) after every retry counts as unavailable: try again later.
+func (s *Service) wechatError(ctx context.Context, err error) error {
 	var werr *wechat.Error
-	if errors.As(err, &werr) {
+	if errors.As(err, &werr) && werr.Code != wechat.CodeSystemBusy {
+		if werr.Reason() == wechat.ReasonRejected {
+			// Not the user's doing (e.g. 40013 invalid appid): the operator
+			// must see it.
+			s.logger().WarnContext(ctx, "WeChat rejected jscode2session", "errcode", werr.Code, "errmsg", werr.Msg)
+		}
 		return &errcode.Error{
 			Code:    errcode.WeChatError,
 			Message: "WeChat refused the login code",

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"wxtodo/wechat"
+)
+
+// configEnv returns a getenv over the pairs.
+func configEnv(pairs ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		m[pairs[i]] = pairs[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// productionEnv is the environment of a server with real WeChat credentials.
+var productionEnv = []string{"WECHAT_APPID", "wx123", "WECHAT_SECRET", "s3cr3t-value-4b9c"}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(configEnv(), nil)
+	if err != nil {
+		t.Fatalf("loadConfig with an empty environment: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", cfg.Addr, "127.0.0.1:8080"},
+		{"SessionTTL", cfg.SessionTTL, 168 * time.Hour},
+		{"WeChatTimeout", cfg.WeChatTimeout, 5 * time.Second},
+		{"WeChatAPIBase", cfg.WeChatAPIBase, wechat.DefaultBaseURL},
+		{"WeChatAPIBase literal", cfg.WeChatAPIBase, "https://api.weixin.qq.com"},
+		{"DatabaseURL", cfg.DatabaseURL, ""},
+		{"LogLevel", cfg.LogLevel, "info"},
+		{"TrustProxy", cfg.TrustProxy, false},
+		{"devMode", cfg.devMode(), true},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestConfigBadValueNamesVariable(t *testing.T) {
+	tests := []struct {
+		env, value string
+	}{
+		{"SESSION_TTL", "abc"},
+		{"SESSION_TTL", "0s"},
+		{"WECHAT_TIMEOUT", "-1s"},
+		{"WECHAT_TIMEOUT", "5"},
+		{"REQUEST_TIMEOUT", "soon"},
+		{"ADDR", "nonsense"},
+		{"ADDR", "127.0.0.1"},
+		{"PLAYGROUND", "maybe"},
+		{"INTROSPECTION", "perhaps"},
+		{"TRUST_PROXY", "yes please"},
+		{"LOGIN_RATE_PER_MINUTE", "x"},
+		{"LOGIN_RATE_PER_MINUTE", "-1"},
+		{"LOGIN_BURST", "1.5"},
+		{"DB_MAX_CONNS", "many"},
+		{"LOG_LEVEL", "verbose"},
+		{"WECHAT_API_BASE", "api.weixin.qq.com"},
+	}
+	for _, mode := range []struct {
+		name string
+		env  []string
+	}{{"development", nil}, {"production", productionEnv}} {
+		for _, tt := range tests {
+			t.Run(mode.name+"/"+tt.env+"="+tt.value, func(t *testing.T) {
+				env := append(append([]string{}, mode.env...), tt.env, tt.value)
+				cfg, err := loadConfig(configEnv(env...), nil)
+				if err == nil {
+					t.Fatalf("got config %+v, want an error", cfg)
+				}
+				if !strings.Contains(err.Error(), tt.env) {
+					t.Errorf("got error %q, want it to name %s", err, tt.env)
+				}
+			})
+		}
+	}
+}
+
+func TestConfigReportsEveryBadValue(t *testing.T) {
+	_, err := loadConfig(configEnv("SESSION_TTL", "abc", "PLAYGROUND", "maybe", "ADDR", "nonsense"), nil)
+	if err == nil {
+		t.Fatal("got no error, want one naming each bad variable")
+	}
+	for _, env := range []string{"SESSION_TTL", "PLAYGROUND", "ADDR"} {
+		if !strings.Contains(err.Error(), env) {
+			t.Errorf("got error %q, want it to name %s too", err, env)
+		}
+	}
+}
+
+func TestConfigWeChatCredentialsComeInPairs(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+	}{
+		{"appid only", []string{"WECHAT_APPID", "wx123"}},
+		{"secret only", []string{"WECHAT_SECRET", "s3cr3t-value-4b9c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(configEnv(tt.env...), nil)
+			if err == nil {
+				t.Fatalf("got config %+v, want an error", cfg)
+			}
+			if !strings.Contains(err.Error(), "WECHAT_APPID") || !strings.Contains(err.Error(), "WECHAT_SECRET") {
+				t.Errorf("got error %q, want it to name WECHAT_APPID and WECHAT_SECRET", err)
+			}
+			if strings.Contains(err.Error(), "s3cr3t-value-4b9c") {
+				t.Errorf("error %q repeats the secret", err)
+			}
+		})
+	}
+}
+
+func TestConfigListenAddress(t *testing.T) {
+	tests := []struct {
+		mode   string
+		addr   string
+		wantOK bool
+	}{
+		{"development", "0.0.0.0:8080", false},
+		{"development", ":8080", false},
+		{"development", "[::]:8080", false},
+		{"development", "192.168.1.10:8080", false},
+		{"development", "example.com:8080", false},
+		{"development", "127.0.0.1:0", true},
+		{"development", "127.0.0.1:8080", true},
+		{"development", "[::1]:0", true},
+		{"development", "localhost:0", true},
+		{"production", "0.0.0.0:8080", true},
+		{"production", ":8080", true},
+		{"production", "[::]:8080", true},
+		{"production", "127.0.0.1:8080", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode+"/"+tt.addr, func(t *testing.T) {
+			env := []string{"ADDR", tt.addr}
+			if tt.mode == "production" {
+				env = append(env, productionEnv...)
+			}
+			cfg, err := loadConfig(configEnv(env...), nil)
+			switch {
+			case tt.wantOK && err != nil:
+				t.Fatalf("got error %v, want %s accepted", err, tt.addr)
+			case !tt.wantOK && err == nil:
+				t.Fatalf("got config with Addr %q, want an error", cfg.Addr)
+			case !tt.wantOK && !strings.Contains(err.Error(), "ADDR"):
+				t.Errorf("got error %q, want it to name ADDR", err)
+			case tt.wantOK && cfg.Addr != tt.addr:
+				t.Errorf("Addr: got %q, want %q", cfg.Addr, tt.addr)
+			}
+		})
+	}
+}
+
+func TestConfigPlaygroundAndIntrospectionDefaults(t *testing.T) {
+	tests := []struct {
+		name                           string
+		env                            []string
+		wantPlayground, wantIntrospect bool
+		wantDevMode                    bool
+	}{
+		{"development", nil, true, true, true},
+		{"production", productionEnv, false, false, false},
+		{"production with both on", append([]string{"PLAYGROUND", "true", "INTROSPECTION", "1"}, productionEnv...), true, true, false},
+		{"development with both off", []string{"PLAYGROUND", "false", "INTROSPECTION", "0"}, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(configEnv(tt.env...), nil)
+			if err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if cfg.devMode() != tt.wantDevMode {
+				t.Errorf("devMode: got %v, want %v", cfg.devMode(), tt.wantDevMode)
+			}
+			if cfg.Playground != tt.wantPlayground {
+				t.Errorf("Playground: got %v, want %v", cfg.Playground, tt.wantPlayground)
+			}
+			if cfg.Introspection != tt.wantIntrospect {
+				t.Errorf("Introspection: got %v, want %v", cfg.Introspection, tt.wantIntrospect)
+			}
+		})
+	}
+}
+
+func TestConfigFlagsOverrideEnvironment(t *testing.T) {
+	env := configEnv(append([]string{"ADDR", "127.0.0.1:8080", "SESSION_TTL", "1h", "LOG_LEVEL", "warn"}, productionEnv...)...)
+
+	t.Run("flags given", func(t *testing.T) {
+		cfg, err := loadConfig(env, []string{"-addr", "0.0.0.0:9090", "-session-ttl", "2h", "--log-level=debug", "-wechat-timeout", "750ms"})
+		if err != nil {
+			t.Fatalf("loadConfig: %v", err)
+		}
+		if cfg.Addr != "0.0.0.0:9090" {
+			t.Errorf("Addr: got %q, want %q (the flag)", cfg.Addr, "0.0.0.0:9090")
+		}
+		if cfg.SessionTTL != 2*time.Hour {
+			t.Errorf("SessionTTL: got %v, want 2h (the flag)", cfg.SessionTTL)
+		}
+		if cfg.LogLevel != "debug" {
+			t.Errorf("LogLevel: got %q, want debug (the flag)", cfg.LogLevel)
+		}
+		if cfg.WeChatTimeout != 750*time.Millisecond {
+			t.Errorf("WeChatTimeout: got %v, want 750ms (the flag)", cfg.WeChatTimeout)
+		}
+	})
+	t.Run("no flags", func(t *testing.T) {
+		cfg, err := loadConfig(env, nil)
+		if err != nil {
+			t.Fatalf("loadConfig: %v", err)
+		}
+		if cfg.Addr != "127.0.0.1:8080" || cfg.SessionTTL != time.Hour || cfg.LogLevel != "warn" {
+			t.Errorf("got Addr %q, SessionTTL %v, LogLevel %q; want the environment's 127.0.0.1:8080, 1h, warn",
+				cfg.Addr, cfg.SessionTTL, cfg.LogLevel)
+		}
+	})
+	t.Run("a bad flag value names the variable", func(t *testing.T) {
+		_, err := loadConfig(env, []string{"-session-ttl", "forever"})
+		if err == nil || !strings.Contains(err.Error(), "SESSION_TTL") {
+			t.Errorf("got error %v, want one naming SESSION_TTL", err)
+		}
+	})
+	t.Run("flag leaving development mode's loopback is refused", func(t *testing.T) {
+		_, err := loadConfig(configEnv(), []string{"-addr", "0.0.0.0:8080"})
+		if err == nil || !strings.Contains(err.Error(), "ADDR") {
+			t.Errorf("got error %v, want one naming ADDR", err)
+		}
+	})
+	t.Run("unknown flag", func(t *testing.T) {
+		if _, err := loadConfig(env, []string{"-no-such-flag"}); err == nil {
+			t.Errorf("got no error, want one for an unknown flag")
+		}
+	})
+}
