@@ -65,12 +65,6 @@ func Require(ctx context.Context) (*Caller, error) {
 	return rq.caller, rq.err
 }
 
-// CallerFrom returns the caller that Require authenticated, or nil.
-func CallerFrom(ctx context.Context) *Caller {
-	c, _ := Require(ctx)
-	return c
-}
-
 var errMissingToken = errcode.Unauth(errcode.ReasonMissingToken, "sign in first: no token sent")
 
 func bearer(h string) (string, bool) {

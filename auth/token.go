@@ -12,7 +12,8 @@ const tokenBytes = 32
 // TokenLen is the length of a token as clients see it (unpadded base64url).
 var TokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
 
-// TokenHash is what the database keeps of a token: its SHA-256.
+// TokenHash is what the database keeps of a token: the SHA-256 of the
+// token as clients send it.
 type TokenHash [sha256.Size]byte
 
 // NewToken returns a fresh random token and its hash.
@@ -22,7 +23,8 @@ func NewToken() (string, TokenHash) {
 		// crypto/rand never fails on supported platforms.
 		panic("auth: crypto/rand: " + err.Error())
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), sha256.Sum256(b[:])
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	return token, sha256.Sum256([]byte(token))
 }
 
 // ParseToken checks a token's shape and returns its hash; ok is false for
@@ -37,5 +39,5 @@ func ParseToken(s string) (h TokenHash, ok bool) {
 	if err != nil || n != tokenBytes {
 		return h, false
 	}
-	return sha256.Sum256(b[:]), true
+	return sha256.Sum256([]byte(s)), true
 }
