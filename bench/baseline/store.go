@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// store is the baseline's data access: the statements wxtodo's
+// db.AuthStore and db.TodoStore execute, written by hand.
+type store interface {
+	sessionByToken(ctx context.Context, hash []byte) (*session, error)
+	extendSession(ctx context.Context, id int64, expiresAt time.Time) error
+	listTodos(ctx context.Context, userID, beforeID int64, limit int) ([]todo, error)
+	countTodos(ctx context.Context, userID int64) (int64, error)
+	createTodo(ctx context.Context, userID int64, title string, now time.Time) (*todo, error)
+	updateTodo(ctx context.Context, userID, id int64, title *string, done *bool, now time.Time) (*todo, error)
+	claimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, error)
+	releaseCode(ctx context.Context, codeHash []byte) error
+	signIn(ctx context.Context, in signIn) (*user, bool, error)
+	close()
+}
+
+// errNoRows is what a store returns for a missing row.
+var errNoRows = errors.New("no rows")
+
+// session is a session joined with its user.
+type session struct {
+	ID         int64
+	UserID     int64
+	SessionKey string
+	ExpiresAt  time.Time
+	Nickname   string
+	AvatarURL  string
+	CreatedAt  time.Time
+}
+
+type todo struct {
+	ID               int64
+	UserID           int64
+	Title            string
+	Done             bool
+	ClientMutationID *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type user struct {
+	ID        int64
+	AppID     string
+	OpenID    string
+	UnionID   *string
+	Nickname  string
+	AvatarURL string
+	TodoCount int64
+	DoneCount int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// signIn is what a login stores.
+type signIn struct {
+	AppID, OpenID, UnionID string
+	TokenHash              []byte
+	SessionKey             string
+	ExpiresAt              time.Time
+	CodeHash               []byte
+	Now                    time.Time
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// SQL shared by both dialects (PostgreSQL's $n placeholders; the SQLite
+// store rewrites them). The column lists are what bun selects for wxtodo's
+// row structs (RETURNING * there).
+const (
+	todoCols = `id, user_id, title, done, client_mutation_id, created_at, updated_at`
+	userCols = `id, app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at`
+
+	sqlSessionByToken = `SELECT s.id, s.user_id, s.session_key, s.expires_at, u.nickname, u.avatar_url, u.created_at
+		FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = $1`
+	sqlExtendSession  = `UPDATE sessions SET expires_at = $1 WHERE id = $2`
+	sqlListFirst      = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 ORDER BY id DESC LIMIT $2`
+	sqlListAfter      = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
+	sqlCount          = `SELECT todo_count, done_count FROM users WHERE id = $1`
+	sqlInsertTodo     = `INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at) VALUES ($1, $2, FALSE, NULL, $3, $3) RETURNING ` + todoCols
+	sqlBumpTodoCount  = `UPDATE users SET todo_count = todo_count + 1 WHERE id = $1`
+	sqlBumpDoneCount  = `UPDATE users SET done_count = done_count + $1 WHERE id = $2`
+	sqlClaimCode      = `INSERT INTO login_codes (code_hash, user_id, created_at) VALUES ($1, NULL, $2) ON CONFLICT (code_hash) DO NOTHING`
+	sqlReleaseCode    = `DELETE FROM login_codes WHERE code_hash = $1`
+	sqlInsertUser     = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $4) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
+	sqlSelectUser     = `SELECT ` + userCols + ` FROM users WHERE app_id = $1 AND open_id = $2`
+	sqlSetUnionID     = `UPDATE users SET union_id = $1, updated_at = $2 WHERE id = $3`
+	sqlInsertSession  = `INSERT INTO sessions (token_hash, user_id, session_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+	sqlSetCodeUser    = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
+	sqlLockTodoPG     = `SELECT done FROM todos WHERE id = $1 AND user_id = $2 FOR UPDATE`
+	sqlLockTodoSQLite = `SELECT done FROM todos WHERE id = $1 AND user_id = $2`
+)
+
+// updateSQL is the UPDATE of a todo for the fields being set: $1 id,
+// $2 user_id, $3 updated_at, then title and done if set.
+func updateSQL(title, done bool) string {
+	q := `UPDATE todos SET updated_at = $3`
+	n := 3
+	if title {
+		n++
+		q += fmt.Sprintf(", title = $%d", n)
+	}
+	if done {
+		n++
+		q += fmt.Sprintf(", done = $%d", n)
+	}
+	return q + ` WHERE id = $1 AND user_id = $2 RETURNING ` + todoCols
+}
+
+func updateArgs(id, userID int64, title *string, done *bool, now any) []any {
+	args := []any{id, userID, now}
+	if title != nil {
+		args = append(args, *title)
+	}
+	if done != nil {
+		args = append(args, *done)
+	}
+	return args
+}
+
+// pgStore runs on a pgx pool with pgx's default statement cache, so each
+// statement is prepared once per connection.
+type pgStore struct {
+	pool *pgxpool.Pool
+}
+
+func openPG(ctx context.Context, url string, maxConns int) (*pgStore, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if maxConns == 0 {
+		maxConns = 16 // as wxtodo
+	}
+	cfg.MaxConns = int32(maxConns)
+	cfg.MinConns = 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &pgStore{pool: pool}, nil
+}
+
+func (s *pgStore) close() { s.pool.Close() }
+
+func pgErr(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+func (s *pgStore) sessionByToken(ctx context.Context, hash []byte) (*session, error) {
+	var ss session
+	err := s.pool.QueryRow(ctx, sqlSessionByToken, hash).
+		Scan(&ss.ID, &ss.UserID, &ss.SessionKey, &ss.ExpiresAt, &ss.Nickname, &ss.AvatarURL, &ss.CreatedAt)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	ss.ExpiresAt, ss.CreatedAt = ss.ExpiresAt.UTC(), ss.CreatedAt.UTC()
+	return &ss, nil
+}
+
+func (s *pgStore) extendSession(ctx context.Context, id int64, expiresAt time.Time) error {
+	_, err := s.pool.Exec(ctx, sqlExtendSession, expiresAt, id)
+	return err
+}
+
+func scanTodoPG(row pgx.Row) (*todo, error) {
+	var t todo
+	if err := row.Scan(&t.ID, &t.UserID, &t.Title, &t.Done, &t.ClientMutationID, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return nil, pgErr(err)
+	}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return &t, nil
+}
+
+func (s *pgStore) listTodos(ctx context.Context, userID, beforeID int64, limit int) ([]todo, error) {
+	var rows pgx.Rows
+	var err error
+	if beforeID > 0 {
+		rows, err = s.pool.Query(ctx, sqlListAfter, userID, beforeID, limit)
+	} else {
+		rows, err = s.pool.Query(ctx, sqlListFirst, userID, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]todo, 0, limit)
+	for rows.Next() {
+		t, err := scanTodoPG(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+func (s *pgStore) countTodos(ctx context.Context, userID int64) (int64, error) {
+	var total, done int64
+	err := s.pool.QueryRow(ctx, sqlCount, userID).Scan(&total, &done)
+	return total, pgErr(err)
+}
+
+func (s *pgStore) createTodo(ctx context.Context, userID int64, title string, now time.Time) (*todo, error) {
+	var t *todo
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if t, err = scanTodoPG(tx.QueryRow(ctx, sqlInsertTodo, userID, title, now)); err != nil {
+			return fmt.Errorf("insert todo: %w", err)
+		}
+		_, err = tx.Exec(ctx, sqlBumpTodoCount, userID)
+		return err
+	})
+	return t, err
+}
+
+func (s *pgStore) updateTodo(ctx context.Context, userID, id int64, title *string, done *bool, now time.Time) (*todo, error) {
+	var t *todo
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var wasDone bool
+		if err := tx.QueryRow(ctx, sqlLockTodoPG, id, userID).Scan(&wasDone); err != nil {
+			return pgErr(err)
+		}
+		var err error
+		t, err = scanTodoPG(tx.QueryRow(ctx, updateSQL(title != nil, done != nil), updateArgs(id, userID, title, done, now)...))
+		if err != nil {
+			return fmt.Errorf("update todo: %w", err)
+		}
+		if t.Done == wasDone {
+			return nil
+		}
+		delta := 1
+		if wasDone {
+			delta = -1
+		}
+		_, err = tx.Exec(ctx, sqlBumpDoneCount, delta, userID)
+		return err
+	})
+	return t, err
+}
+
+func (s *pgStore) claimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, sqlClaimCode, codeHash, now)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (s *pgStore) releaseCode(ctx context.Context, codeHash []byte) error {
+	_, err := s.pool.Exec(ctx, sqlReleaseCode, codeHash)
+	return err
+}
+
+func scanUserPG(row pgx.Row) (*user, error) {
+	var u user
+	err := row.Scan(&u.ID, &u.AppID, &u.OpenID, &u.UnionID, &u.Nickname, &u.AvatarURL, &u.TodoCount, &u.DoneCount, &u.CreatedAt, &u.UpdatedAt)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return &u, nil
+}
+
+func (s *pgStore) signIn(ctx context.Context, in signIn) (*user, bool, error) {
+	var (
+		u       *user
+		created bool
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUserPG(tx.QueryRow(ctx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.Now))
+		switch {
+		case err == nil:
+			created = true
+		case errors.Is(err, errNoRows):
+			if u, err = scanUserPG(tx.QueryRow(ctx, sqlSelectUser, in.AppID, in.OpenID)); err != nil {
+				return fmt.Errorf("select user: %w", err)
+			}
+			if in.UnionID != "" && (u.UnionID == nil || *u.UnionID != in.UnionID) {
+				if _, err := tx.Exec(ctx, sqlSetUnionID, in.UnionID, in.Now, u.ID); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("insert user: %w", err)
+		}
+		var sessionID int64
+		if err := tx.QueryRow(ctx, sqlInsertSession, in.TokenHash, u.ID, in.SessionKey, in.Now, in.ExpiresAt).Scan(&sessionID); err != nil {
+			return fmt.Errorf("insert session: %w", err)
+		}
+		_, err = tx.Exec(ctx, sqlSetCodeUser, u.ID, in.CodeHash)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return u, created, nil
+}

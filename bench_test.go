@@ -1,0 +1,170 @@
+package main
+
+// Microbenchmarks of the request path: each sends one operation's
+// mini-program request straight into the wired handler (middleware,
+// GraphQL, services, stores, a real database) with httptest, no network,
+// and reports allocs/op. The load benchmark against a hand-written
+// baseline is `go run ./bench`.
+//
+//	go test -run '^$' -bench . -benchmem
+//
+// Each has a sqlite and a postgres sub-benchmark; postgres uses
+// TEST_DATABASE_URL or a throwaway cluster, and is skipped without one.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"wxtodo/bench/docs"
+	"wxtodo/db/dbtest"
+)
+
+// benchTodos is how many todos the fixture's user has.
+const benchTodos = 50
+
+// benchFixture is a server on a fresh database with one signed-in user
+// who has benchTodos todos.
+type benchFixture struct {
+	tb      testing.TB
+	handler http.Handler
+	token   string
+	todoIDs []string
+}
+
+// benchEachDB runs f as a sqlite and a postgres sub-benchmark, each on a
+// fixture of its own.
+func benchEachDB(b *testing.B, f func(b *testing.B, fx *benchFixture)) {
+	b.Run("sqlite", func(b *testing.B) { f(b, newBenchFixture(b, dbtest.SQLiteURL(b))) })
+	b.Run("postgres", func(b *testing.B) { f(b, newBenchFixture(b, dbtest.PostgresURL(b))) })
+}
+
+func newBenchFixture(b *testing.B, databaseURL string) *benchFixture {
+	b.Helper()
+	e := newEnv(b, databaseURL, "LOG_LEVEL", "error")
+	fx := &benchFixture{tb: b, handler: e.app.Handler}
+	var login struct {
+		Data struct {
+			Login struct {
+				Token string `json:"token"`
+			} `json:"login"`
+		} `json:"data"`
+	}
+	fx.decode(fx.serve(docs.Body("Login", docs.Login, map[string]any{"code": "bench-fixture"}), ""), &login)
+	fx.token = login.Data.Login.Token
+	for i := range benchTodos {
+		var created struct {
+			Data struct {
+				CreateTodo struct {
+					ID string `json:"id"`
+				} `json:"createTodo"`
+			} `json:"data"`
+		}
+		body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": fmt.Sprintf("todo %d", i)}})
+		fx.decode(fx.serve(body, fx.token), &created)
+		fx.todoIDs = append(fx.todoIDs, created.Data.CreateTodo.ID)
+	}
+	return fx
+}
+
+var (
+	benchDataPrefix = []byte(`{"data":{`)
+	benchErrors     = []byte(`"errors"`)
+)
+
+// serve sends one POST /query through the handler and returns the answer;
+// anything but a successful GraphQL answer fails the benchmark.
+func (fx *benchFixture) serve(body []byte, token string) []byte {
+	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	fx.handler.ServeHTTP(rec, req)
+	out := rec.Body.Bytes()
+	if rec.Code != http.StatusOK || !bytes.HasPrefix(out, benchDataPrefix) || bytes.Contains(out, benchErrors) {
+		fx.tb.Fatalf("%s: status %d: %s", body, rec.Code, out)
+	}
+	return out
+}
+
+func (fx *benchFixture) decode(body []byte, v any) {
+	if err := json.Unmarshal(body, v); err != nil {
+		fx.tb.Fatalf("decode %s: %v", body, err)
+	}
+}
+
+// BenchmarkMe reads the signed-in user: the token check and nothing else.
+func BenchmarkMe(b *testing.B) {
+	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
+		body := docs.Body("Me", docs.Me, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.serve(body, fx.token)
+		}
+	})
+}
+
+// BenchmarkTodos reads the first page of 20 of the user's 50 todos.
+func BenchmarkTodos(b *testing.B) {
+	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
+		body := docs.Body("Todos", docs.Todos, map[string]any{"first": 20})
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.serve(body, fx.token)
+		}
+	})
+}
+
+// BenchmarkCreateTodo adds a todo per iteration.
+func BenchmarkCreateTodo(b *testing.B) {
+	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
+		body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": "buy milk"}})
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.serve(body, fx.token)
+		}
+	})
+}
+
+// BenchmarkUpdateTodo flips done on the user's todos in turn, so every
+// update also moves the done counter.
+func BenchmarkUpdateTodo(b *testing.B) {
+	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
+		var bodies [][]byte
+		for _, done := range []bool{true, false} {
+			for _, id := range fx.todoIDs {
+				bodies = append(bodies, docs.Body("UpdateTodo", docs.UpdateTodo, map[string]any{"id": id, "input": map[string]any{"done": done}}))
+			}
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			fx.serve(bodies[i%len(bodies)], fx.token)
+			i++
+		}
+	})
+}
+
+// BenchmarkLogin signs a new user in per iteration, with a fresh code
+// exchanged at the fake jscode2session (over loopback HTTP).
+func BenchmarkLogin(b *testing.B) {
+	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
+		// The body around the code, so that a new body costs one Appendf.
+		const marker = "CODE-MARKER"
+		prefix, suffix, ok := bytes.Cut(docs.Body("Login", docs.Login, map[string]any{"code": marker}), []byte(marker))
+		if !ok {
+			b.Fatal("no code marker in the login body")
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			i++
+			fx.serve(fmt.Appendf(nil, "%sbench-login-%d%s", prefix, i, suffix), "")
+		}
+	})
+}
