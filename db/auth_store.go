@@ -31,20 +31,17 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 	)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		u, created, err = upsertUser(ctx, tx, id)
+		u, created, err = s.upsertUser(ctx, &tx, id)
 		if err != nil {
 			return err
 		}
-		if err := insertSession(ctx, tx, u.ID, sess); err != nil {
+		if err := s.insertSession(ctx, &tx, u.ID, sess); err != nil {
 			return err
 		}
 		if codeHash == nil {
 			return nil
 		}
-		_, err = tx.NewUpdate().Model((*loginCodeRow)(nil)).
-			Set("user_id = ?", u.ID).
-			Where("code_hash = ?", codeHash).
-			Exec(ctx)
+		_, err = s.db.exec(ctx, &tx, qRecordCodeLogin, codeHash, u.ID)
 		return err
 	})
 	if err != nil {
@@ -69,7 +66,7 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, userID int64, sess *auth.S
 				return fmt.Errorf("select session key: %w", err)
 			}
 		}
-		return insertSession(ctx, tx, userID, sess)
+		return s.insertSession(ctx, &tx, userID, sess)
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -80,8 +77,7 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, userID int64, sess *auth.S
 // ClaimCode implements auth.Store: the primary key on the code hash lets
 // exactly one of concurrent claims insert.
 func (s *AuthStore) ClaimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, auth.CodeLogin, error) {
-	row := &loginCodeRow{CodeHash: codeHash, CreatedAt: now.UTC()}
-	res, err := s.db.NewInsert().Model(row).On("CONFLICT (code_hash) DO NOTHING").Exec(ctx)
+	res, err := s.db.exec(ctx, nil, qClaimCode, codeHash, now.UTC().Truncate(time.Microsecond))
 	if err != nil {
 		return false, auth.CodeLogin{}, translate(err)
 	}
@@ -113,54 +109,50 @@ func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
 // upsertUser finds or creates the user. INSERT ... ON CONFLICT DO NOTHING
 // waits for a concurrent insert of the same identity to commit, so of
 // concurrent first logins exactly one inserts and the others find its row.
-func upsertUser(ctx context.Context, db bun.IDB, id auth.Identity) (*user.User, bool, error) {
+func (s *AuthStore) upsertUser(ctx context.Context, tx *bun.Tx, id auth.Identity) (*user.User, bool, error) {
 	t := now()
-	row := &userRow{AppID: id.AppID, OpenID: id.OpenID, CreatedAt: t, UpdatedAt: t}
+	var unionID sql.NullString
 	if id.UnionID != "" {
-		row.UnionID = &id.UnionID
+		unionID = sql.NullString{String: id.UnionID, Valid: true}
 	}
-	err := db.NewInsert().Model(row).
-		On("CONFLICT (app_id, open_id) DO NOTHING").
-		Returning("*").
-		Scan(ctx)
+	u := &user.User{CreatedAt: t}
+	row, err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, t)
 	if err == nil {
-		return row.user(), true, nil
+		err = row.Scan(&u.ID)
+	}
+	if err == nil {
+		return u, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, fmt.Errorf("insert user: %w", err)
 	}
-	row = new(userRow)
-	if err := db.NewSelect().Model(row).
-		Where("app_id = ? AND open_id = ?", id.AppID, id.OpenID).
-		Scan(ctx); err != nil {
+	var known sql.NullString
+	row, err = s.db.queryRow(ctx, tx, qSelectUserByOpenID, id.AppID, id.OpenID)
+	if err == nil {
+		err = row.Scan(&u.ID, &known, &u.Nickname, &u.AvatarURL, &u.CreatedAt)
+	}
+	if err != nil {
 		return nil, false, fmt.Errorf("select user: %w", err)
 	}
-	if id.UnionID != "" && (row.UnionID == nil || *row.UnionID != id.UnionID) {
+	u.CreatedAt = u.CreatedAt.UTC()
+	if unionID.Valid && unionID != known {
 		// WeChat sends unionid only once the app is bound to an open
 		// platform account: keep it when it arrives.
-		if _, err := db.NewUpdate().Model((*userRow)(nil)).
-			Set("union_id = ?", id.UnionID).
-			Set("updated_at = ?", t).
-			Where("id = ?", row.ID).
-			Exec(ctx); err != nil {
+		if _, err := s.db.exec(ctx, tx, qSetUnionID, u.ID, unionID, t); err != nil {
 			return nil, false, fmt.Errorf("update unionid: %w", err)
 		}
 	}
-	return row.user(), false, nil
+	return u, false, nil
 }
 
-func insertSession(ctx context.Context, db bun.IDB, userID int64, sess *auth.Session) error {
-	row := &sessionRow{
-		TokenHash:  sess.TokenHash[:],
-		UserID:     userID,
-		SessionKey: sess.SessionKey,
-		CreatedAt:  now(),
-		ExpiresAt:  sess.ExpiresAt,
+func (s *AuthStore) insertSession(ctx context.Context, tx *bun.Tx, userID int64, sess *auth.Session) error {
+	row, err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, sess.SessionKey, now(), sess.ExpiresAt)
+	if err == nil {
+		err = row.Scan(&sess.ID)
 	}
-	if _, err := db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
-	sess.ID = row.ID
 	sess.UserID = userID
 	return nil
 }
@@ -172,12 +164,11 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 		sess auth.Session
 		u    user.User
 	)
-	err := s.db.NewRaw(`SELECT s.id, s.user_id, s.session_key, s.expires_at,
-		u.nickname, u.avatar_url, u.created_at
-		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
-		WHERE s.token_hash = ?`, h[:]).
-		Scan(ctx, &sess.ID, &sess.UserID, &sess.SessionKey, &sess.ExpiresAt,
+	row, err := s.db.queryRow(ctx, nil, qSessionByToken, h[:])
+	if err == nil {
+		err = row.Scan(&sess.ID, &sess.UserID, &sess.SessionKey, &sess.ExpiresAt,
 			&u.Nickname, &u.AvatarURL, &u.CreatedAt)
+	}
 	if err != nil {
 		return nil, nil, translate(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -43,6 +44,15 @@ var migrationFS embed.FS
 // DB is an open, migrated database.
 type DB struct {
 	*bun.DB
+	stmts map[string]*sql.Stmt // see Prepare; read-only once prepared
+}
+
+// Close closes the prepared statements and the pool.
+func (db *DB) Close() error {
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	return db.DB.Close()
 }
 
 // IsPostgres reports whether db runs on PostgreSQL.
@@ -78,6 +88,13 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		// A backstop for statements no request context bounds.
 		if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
 			cfg.RuntimeParams["statement_timeout"] = "60000"
+		}
+		// The prepared statements (see Prepare) are index lookups whose
+		// best plan does not depend on the user: plan them once. A custom
+		// plan for a user who owns most rows can pick a scan that walks
+		// everyone else's todos.
+		if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+			cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 		}
 		sqldb := stdlib.OpenDB(*cfg)
 		n := opt.MaxOpenConns
@@ -224,6 +241,7 @@ func isConnError(err error) bool {
 		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/uptrace/bun"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // TodoStore keeps todos. Every statement names the owner in its WHERE
-// clause, so one user can never read or change another's todo.
+// clause, so one user can never read or change another's todo. The
+// statements of the request path are prepared once (see stmt.go).
 type TodoStore struct {
 	db *DB
 }
@@ -25,68 +27,99 @@ func NewTodoStore(db *DB) *TodoStore { return &TodoStore{db: db} }
 
 var errTodoNotFound = errcode.NotFoundf("todo not found")
 
+// scanTodo reads the todoColumns of one row.
+func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
+	var (
+		t   todo.Todo
+		cmi sql.NullString
+	)
+	if err := scan(&t.ID, &t.Title, &t.Done, &cmi, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if cmi.Valid {
+		t.ClientMutationID = &cmi.String
+	}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return &t, nil
+}
+
 // Create implements todo.Store.
 func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInput) (*todo.Todo, error) {
 	t := now()
-	row := &todoRow{UserID: userID, Title: in.Title, ClientMutationID: in.ClientMutationID, CreatedAt: t, UpdatedAt: t}
+	var out *todo.Todo
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewInsert().Model(row).Returning("*")
-		if in.ClientMutationID != nil {
-			q = q.On("CONFLICT (user_id, client_mutation_id) DO NOTHING")
+		// A NULL client_mutation_id never conflicts; a repeated one inserts
+		// nothing and the todo created first is returned instead.
+		row, err := s.db.queryRow(ctx, &tx, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), t)
+		if err != nil {
+			return err
 		}
-		err := q.Scan(ctx)
+		out, err = scanTodo(row.Scan)
 		if errors.Is(err, sql.ErrNoRows) && in.ClientMutationID != nil {
-			// A retry of a create that already happened: answer with its todo.
-			*row = todoRow{}
-			return tx.NewSelect().Model(row).
-				Where("user_id = ? AND client_mutation_id = ?", userID, *in.ClientMutationID).
-				Scan(ctx)
+			row, err := s.db.queryRow(ctx, &tx, qTodoByClientMutationID, userID, *in.ClientMutationID)
+			if err != nil {
+				return err
+			}
+			out, err = scanTodo(row.Scan)
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("insert todo: %w", err)
 		}
-		_, err = tx.NewUpdate().Model((*userRow)(nil)).
-			Set("todo_count = todo_count + 1").
-			Where("id = ?", userID).
-			Exec(ctx)
+		_, err = s.db.exec(ctx, &tx, qCountNewTodo, userID)
 		return err
 	})
 	if err != nil {
 		return nil, translate(err)
 	}
-	return row.todo(), nil
+	return out, nil
 }
 
 // Get implements todo.Store.
 func (s *TodoStore) Get(ctx context.Context, userID, id int64) (*todo.Todo, error) {
-	row := new(todoRow)
-	err := s.db.NewSelect().Model(row).Where("id = ? AND user_id = ?", id, userID).Scan(ctx)
+	row, err := s.db.queryRow(ctx, nil, qTodo, id, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	t, err := scanTodo(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errTodoNotFound
 	}
 	if err != nil {
 		return nil, translate(err)
 	}
-	return row.todo(), nil
+	return t, nil
 }
 
-// List implements todo.Store: a keyset scan of the (user_id, id) index, so
-// a deep page costs what the first does.
+// List implements todo.Store: a keyset scan of the (user_id, id) or
+// (user_id, done, id) index, so a deep page costs what the first does.
 func (s *TodoStore) List(ctx context.Context, userID int64, f todo.Filter, beforeID int64, limit int) ([]*todo.Todo, error) {
-	var rows []todoRow
-	q := s.db.NewSelect().Model(&rows).Where("user_id = ?", userID)
-	if f.Done != nil {
-		q = q.Where("done = ?", *f.Done)
+	if beforeID <= 0 {
+		beforeID = math.MaxInt64
 	}
-	if beforeID > 0 {
-		q = q.Where("id < ?", beforeID)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if f.Done == nil {
+		rows, err = s.db.query(ctx, nil, qListTodos, userID, beforeID, limit)
+	} else {
+		rows, err = s.db.query(ctx, nil, qListTodosByDone, userID, *f.Done, beforeID, limit)
 	}
-	if err := q.OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err != nil {
 		return nil, translate(err)
 	}
-	out := make([]*todo.Todo, len(rows))
-	for i := range rows {
-		out[i] = rows[i].todo()
+	defer rows.Close()
+	out := make([]*todo.Todo, 0, limit)
+	for rows.Next() {
+		t, err := scanTodo(rows.Scan)
+		if err != nil {
+			return nil, translate(err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
 	}
 	return out, nil
 }
@@ -94,10 +127,10 @@ func (s *TodoStore) List(ctx context.Context, userID int64, f todo.Filter, befor
 // Count implements todo.Store from the counters on the user's row.
 func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int, error) {
 	var total, done int64
-	err := s.db.NewSelect().Model((*userRow)(nil)).
-		Column("todo_count", "done_count").
-		Where("id = ?", userID).
-		Scan(ctx, &total, &done)
+	row, err := s.db.queryRow(ctx, nil, qTodoCounts, userID)
+	if err == nil {
+		err = row.Scan(&total, &done)
+	}
 	if err != nil {
 		return 0, translate(err)
 	}
@@ -111,51 +144,55 @@ func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int
 	}
 }
 
-// Update implements todo.Store.
+// Update implements todo.Store. The row is locked first (a transaction
+// on SQLite locks the database) so the done counter follows the change
+// exactly under concurrent updates.
 func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.UpdateInput) (*todo.Todo, error) {
-	row := new(todoRow)
+	lock := qLockTodo
+	if s.db.IsPostgres() {
+		lock = qLockTodoPG
+	}
+	var out *todo.Todo
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().Model(row).Column("done").Where("id = ? AND user_id = ?", id, userID)
-		if s.db.IsPostgres() {
-			q = q.For("UPDATE")
+		var wasDone bool
+		row, err := s.db.queryRow(ctx, &tx, lock, id, userID)
+		if err == nil {
+			err = row.Scan(&wasDone)
 		}
-		if err := q.Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return errTodoNotFound
-			}
+		if errors.Is(err, sql.ErrNoRows) {
+			return errTodoNotFound
+		}
+		if err != nil {
 			return fmt.Errorf("lock todo: %w", err)
 		}
-		wasDone := row.Done
-		uq := tx.NewUpdate().Model(row).
-			Set("updated_at = ?", now()).
-			Where("id = ? AND user_id = ?", id, userID).
-			Returning("*")
+		var title, done any // NULL keeps the column as it is
 		if in.Title != nil {
-			uq = uq.Set("title = ?", *in.Title)
+			title = *in.Title
 		}
 		if in.Done != nil {
-			uq = uq.Set("done = ?", *in.Done)
+			done = *in.Done
 		}
-		if err := uq.Scan(ctx); err != nil {
+		row, err = s.db.queryRow(ctx, &tx, qUpdateTodo, id, userID, title, done, now())
+		if err != nil {
+			return err
+		}
+		if out, err = scanTodo(row.Scan); err != nil {
 			return fmt.Errorf("update todo: %w", err)
 		}
-		if row.Done == wasDone {
+		if out.Done == wasDone {
 			return nil
 		}
 		delta := 1
 		if wasDone {
 			delta = -1
 		}
-		_, err := tx.NewUpdate().Model((*userRow)(nil)).
-			Set("done_count = done_count + ?", delta).
-			Where("id = ?", userID).
-			Exec(ctx)
+		_, err = s.db.exec(ctx, &tx, qCountDoneChange, userID, delta)
 		return err
 	})
 	if err != nil {
 		return nil, translate(err)
 	}
-	return row.todo(), nil
+	return out, nil
 }
 
 // Delete implements todo.Store.
@@ -184,4 +221,11 @@ func (s *TodoStore) Delete(ctx context.Context, userID, id int64) error {
 		return err
 	})
 	return translate(err)
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
 }

@@ -92,7 +92,7 @@ func (r *queryResolver) Todos(ctx context.Context, filter *todo.Filter, first *i
 	if first != nil {
 		n = *first
 	}
-	return r.TodoService.List(ctx, c.User.ID, f, n, after)
+	return r.TodoService.List(ctx, c.User.ID, f, n, after, selectsPage(ctx))
 }
 
 // Todo is the resolver for the todo field.

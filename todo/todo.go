@@ -172,7 +172,9 @@ func (s *Service) Delete(ctx context.Context, userID int64, id string) (string, 
 
 // List returns the page of the user's todos after the cursor, newest first.
 // first must be 1..100; a malformed cursor is a BAD_USER_INPUT error.
-func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, after *string) (*Connection, error) {
+// Without loadPage the page stays empty (for a client that asked only for
+// totalCount) but the arguments are still checked.
+func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, after *string, loadPage bool) (*Connection, error) {
 	if first < 1 || first > MaxPageSize {
 		return nil, errcode.Input("first", "first must be between 1 and %d", MaxPageSize)
 	}
@@ -183,12 +185,16 @@ func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, a
 			return nil, errcode.Input("after", "after is not a cursor from this list")
 		}
 	}
+	c := &Connection{userID: userID, filter: f}
+	if !loadPage {
+		c.Edges = []*Edge{}
+		return c, nil
+	}
 	// One extra row tells whether a next page exists without counting.
 	todos, err := s.Store.List(ctx, userID, f, before, first+1)
 	if err != nil {
 		return nil, fmt.Errorf("list todos: %w", err)
 	}
-	c := &Connection{userID: userID, filter: f}
 	if len(todos) > first {
 		todos = todos[:first]
 		c.PageInfo.HasNextPage = true
