@@ -435,3 +435,49 @@ func FuzzQueryHandler(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentWritersNeverSeeLockedDatabase(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		const writers, each = 32, 8
+		tokens := make([]string, 4)
+		for i := range tokens {
+			tokens[i], _ = e.login(fmt.Sprintf("writer-%d", i))
+		}
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			errs []string
+		)
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				token := tokens[w%len(tokens)]
+				for i := 0; i < each; i++ {
+					r := e.post(token, `mutation($t: String!) { createTodo(input: {title: $t}) { id } }`, map[string]any{"t": fmt.Sprintf("w%d-%d", w, i)})
+					if len(r.Errors) == 0 {
+						var c struct{ CreateTodo struct{ ID string } }
+						r.decode(t, &c)
+						r = e.post(token, `mutation($id: ID!) { updateTodo(id: $id, input: {done: true}) { id } }`, map[string]any{"id": c.CreateTodo.ID})
+					}
+					if len(r.Errors) > 0 {
+						mu.Lock()
+						errs = append(errs, r.Raw)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("%d of %d writes failed, first: %s", len(errs), 2*writers*each, errs[0])
+		}
+		if got := e.count("todos", "done = ?", true); got != writers*each {
+			t.Errorf("got %d done todos, want %d", got, writers*each)
+		}
+		if strings.Contains(e.logs.String(), "locked") {
+			t.Errorf("the log mentions a locked database")
+		}
+	})
+}

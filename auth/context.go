@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -28,14 +27,11 @@ type request struct {
 	err    error
 }
 
-// Middleware puts the request's Authorization header in the context for
-// Require. It never rejects a request: only @auth fields fail without a
-// valid token.
-func (s *Service) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq := &request{svc: s, header: r.Header.Get("Authorization")}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, rq)))
-	})
+// WithCredentials returns ctx carrying a request's Authorization header
+// for Require. It never rejects a request: only @auth fields fail without
+// a valid token.
+func (s *Service) WithCredentials(ctx context.Context, authorization string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &request{svc: s, header: authorization})
 }
 
 // Require returns the request's caller, authenticating the token the first

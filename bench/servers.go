@@ -91,7 +91,7 @@ func startProcess(ctx context.Context, name, bin, logPath, readyPath string, var
 	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "DB_MAX_CONNS"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

@@ -5,7 +5,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"wxtodo/todo"
 	"wxtodo/user"
 )
 
@@ -51,17 +50,6 @@ type todoRow struct {
 	ClientMutationID *string `bun:""`
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
-}
-
-func (r *todoRow) todo() *todo.Todo {
-	return &todo.Todo{
-		ID:               r.ID,
-		Title:            r.Title,
-		Done:             r.Done,
-		CreatedAt:        r.CreatedAt.UTC(),
-		UpdatedAt:        r.UpdatedAt.UTC(),
-		ClientMutationID: r.ClientMutationID,
-	}
 }
 
 type loginCodeRow struct {

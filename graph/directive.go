@@ -21,14 +21,3 @@ func authDirective(ctx context.Context, _ any, next graphql.Resolver) (any, erro
 func caller(ctx context.Context) (*auth.Caller, error) {
 	return auth.Require(ctx)
 }
-
-// selectsPage reports whether a todos query selects the page itself, not
-// only totalCount: the list query is skipped when it does not.
-func selectsPage(ctx context.Context) bool {
-	for _, f := range graphql.CollectAllFields(ctx) {
-		if f == "edges" || f == "pageInfo" {
-			return true
-		}
-	}
-	return false
-}

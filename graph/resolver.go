@@ -6,6 +6,10 @@ package graph
 //go:generate go run github.com/99designs/gqlgen generate
 
 import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"wxtodo/auth"
 	"wxtodo/todo"
 	"wxtodo/user"
@@ -16,4 +20,15 @@ type Resolver struct {
 	AuthService *auth.Service
 	UserService *user.Service
 	TodoService *todo.Service
+}
+
+// selectsPage reports whether a todos query selects the page itself, not
+// only totalCount: the list query is skipped when it does not.
+func selectsPage(ctx context.Context) bool {
+	for _, f := range graphql.CollectAllFields(ctx) {
+		if f == "edges" || f == "pageInfo" {
+			return true
+		}
+	}
+	return false
 }
