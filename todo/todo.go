@@ -258,7 +258,7 @@ func decodeCursor(c string) (int64, bool) {
 	if len(c) > 64 {
 		return 0, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil {
 		return 0, false
 	}
@@ -266,5 +266,11 @@ func decodeCursor(c string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	return ParseID(s)
+	id, ok := ParseID(s)
+	// Only the spelling this server issues is a cursor: the decoder skips
+	// line breaks and padding bits that a canonical cursor never has.
+	if !ok || encodeCursor(id) != c {
+		return 0, false
+	}
+	return id, true
 }

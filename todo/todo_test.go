@@ -42,7 +42,7 @@ func TestCursorRoundTrip(t *testing.T) {
 
 func TestDecodeCursorRejectsForeignCursors(t *testing.T) {
 	b64 := base64.RawURLEncoding.EncodeToString
-	for _, c := range []string{"", "garbage!", b64([]byte("todo:v2:5")), b64([]byte("user:v1:5")), b64([]byte("todo:v1:x")), b64([]byte("todo:v1:0")), b64([]byte("todo:v1:-3"))} {
+	for _, c := range []string{"", "garbage!", b64([]byte("todo:v2:5")), b64([]byte("user:v1:5")), b64([]byte("todo:v1:x")), b64([]byte("todo:v1:0")), b64([]byte("todo:v1:-3")), "dG9kbzp2MTo0M0" /* non-canonical spelling of todo:v1:43 */} {
 		if id, ok := decodeCursor(c); ok {
 			t.Errorf("decodeCursor(%q): got %d, want rejection", c, id)
 		}
