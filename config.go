@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -132,8 +133,11 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		errs = append(errs, errors.New("WECHAT_APPID and WECHAT_SECRET: set both for production, or neither for development mode"))
 	}
-	if !strings.HasPrefix(c.WeChatAPIBase, "https://") && !strings.HasPrefix(c.WeChatAPIBase, "http://") {
+	if u, err := url.Parse(c.WeChatAPIBase); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q is not an http(s) URL", c.WeChatAPIBase))
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		// The app secret travels in the query string.
+		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q must use https (http only for a loopback test server)", c.WeChatAPIBase))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -143,6 +147,8 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("ADDR: %q is not host:port", c.Addr))
+	} else if c.devMode() && c.TrustProxy {
+		errs = append(errs, errors.New("TRUST_PROXY: development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it refuses to sit behind a proxy"))
 	} else if c.devMode() && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("ADDR: %q is not a loopback address; development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it only listens on 127.0.0.1, ::1 or localhost", c.Addr))
 	}

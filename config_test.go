@@ -243,3 +243,25 @@ func TestConfigFlagsOverrideEnvironment(t *testing.T) {
 		}
 	})
 }
+
+func TestConfigRefusesUnsafeCombinations(t *testing.T) {
+	tests := []struct {
+		name, want string
+		env        map[string]string
+	}{
+		{"WeChat over plain http", "WECHAT_API_BASE", map[string]string{"WECHAT_APPID": "a", "WECHAT_SECRET": "s", "WECHAT_API_BASE": "http://api.weixin.qq.com"}},
+		{"development mode behind a proxy", "TRUST_PROXY", map[string]string{"TRUST_PROXY": "true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(func(k string) string { return tt.env[k] }, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got error %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+	ok := map[string]string{"WECHAT_APPID": "a", "WECHAT_SECRET": "s", "WECHAT_API_BASE": "http://127.0.0.1:9999"}
+	if _, err := loadConfig(func(k string) string { return ok[k] }, nil); err != nil {
+		t.Errorf("http to a loopback test server: got %v, want it accepted", err)
+	}
+}

@@ -184,6 +184,11 @@ func TestLoginRateLimitPerClientIP(t *testing.T) {
 	if r := loginFrom("198.51.100.9", "rl-other"); len(r.Errors) > 0 {
 		t.Errorf("another client IP is limited too: %s", r.Raw)
 	}
+	// A client cannot pose as someone else by prepending to the header:
+	// the proxy appends the address it saw, and only that one counts.
+	if r := loginFrom("192.0.2.1, 203.0.113.7", "rl-spoof"); r.code() != "RATE_LIMITED" {
+		t.Errorf("a spoofed X-Forwarded-For entry escaped the limit: %s", r.Raw)
+	}
 }
 
 func TestOperationLimits(t *testing.T) {
@@ -202,6 +207,7 @@ func TestOperationLimits(t *testing.T) {
 		{"too many root fields", "{" + aliases("me { id }", 11) + "}", "ROOT_FIELD_LIMIT_EXCEEDED"},
 		{"too deep through fragments", `query { todos { ...A } } fragment A on TodoConnection { edges { ...B } } fragment B on TodoEdge { node { ...C } } fragment C on Todo { id }` + "", ""},
 		{"nesting within the limit", deep, ""},
+		{"too many tokens to parse", "{" + strings.Repeat(" me { id }", 3000) + " }", "GRAPHQL_PARSE_FAILED"},
 		{"too deep", `{ __type(name: "Todo") { fields { type` + strings.Repeat(" { ofType", 14) + " { name }" + strings.Repeat(" }", 14) + " } } }", "DEPTH_LIMIT_EXCEEDED"},
 	}
 	for _, tt := range tests {

@@ -55,9 +55,10 @@ type Store interface {
 	// A non-nil codeHash records the user against the code claimed with
 	// ClaimCode.
 	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte) (u *user.User, created bool, err error)
-	// ResumeSignIn stores a new session for an existing user and returns
-	// the user.
-	ResumeSignIn(ctx context.Context, userID int64, s *Session) (*user.User, error)
+	// ResumeSignIn stores a new session for the user an earlier login with
+	// the code signed in (with that login's session_key) and returns the
+	// user.
+	ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, s *Session) (*user.User, error)
 	// ClaimCode records that a login with the code hash is under way.
 	// claimed is true when the caller is to exchange the code; otherwise
 	// prior is the login that claimed it first.
@@ -145,7 +146,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 		// A retry of a login that succeeded (its answer may have been lost
 		// on the way): WeChat would refuse the used code, so sign the same
 		// user in again. Only the first login has isNewUser.
-		u, err := s.Store.ResumeSignIn(ctx, prior.UserID, sess)
+		u, err := s.Store.ResumeSignIn(ctx, codeHash, prior.UserID, sess)
 		if err != nil {
 			return nil, fmt.Errorf("resume sign in: %w", err)
 		}
@@ -206,7 +207,10 @@ func (s *Service) claimCode(ctx context.Context, codeHash []byte) (*CodeLogin, e
 }
 
 func (s *Service) releaseCode(ctx context.Context, codeHash []byte) {
-	if err := s.Store.ReleaseCode(context.WithoutCancel(ctx), codeHash); err != nil {
+	// The request may be ending, but the claim must go: bounded on its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.Store.ReleaseCode(rctx, codeHash); err != nil {
 		s.logger().WarnContext(ctx, "release login code", "err", err)
 	}
 }

@@ -41,7 +41,7 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 		if codeHash == nil {
 			return nil
 		}
-		_, err = s.db.exec(ctx, &tx, qRecordCodeLogin, codeHash, u.ID)
+		_, err = s.db.exec(ctx, &tx, qRecordCodeLogin, codeHash, u.ID, sess.ID)
 		return err
 	})
 	if err != nil {
@@ -51,20 +51,18 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 }
 
 // ResumeSignIn implements auth.Store.
-func (s *AuthStore) ResumeSignIn(ctx context.Context, userID int64, sess *auth.Session) (*user.User, error) {
+func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, sess *auth.Session) (*user.User, error) {
 	row := new(userRow)
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(row).Where("id = ?", userID).Scan(ctx); err != nil {
 			return fmt.Errorf("select user: %w", err)
 		}
-		if sess.SessionKey == "" {
-			// The code's session_key came with the login being retried.
-			err := tx.NewSelect().Model((*sessionRow)(nil)).Column("session_key").
-				Where("user_id = ?", userID).OrderExpr("id DESC").Limit(1).
-				Scan(ctx, &sess.SessionKey)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("select session key: %w", err)
-			}
+		// The session_key WeChat gave for the code came with the first login.
+		err := tx.NewRaw(`SELECT s.session_key FROM login_codes AS c
+			JOIN sessions AS s ON s.id = c.session_id WHERE c.code_hash = ?`, codeHash).
+			Scan(ctx, &sess.SessionKey)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("select session key: %w", err)
 		}
 		return s.insertSession(ctx, &tx, userID, sess)
 	})

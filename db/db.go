@@ -29,7 +29,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/migrate"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"wxtodo/errcode"
 )
@@ -96,11 +96,16 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
 			cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = 5 * time.Second
+		}
 		sqldb := stdlib.OpenDB(*cfg)
 		n := opt.MaxOpenConns
 		if n == 0 {
 			n = 16
 		}
+		// Migrate holds one connection for its lock while it works on another.
+		n = max(n, 2)
 		sqldb.SetMaxOpenConns(n)
 		sqldb.SetMaxIdleConns(n)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -235,10 +240,21 @@ func isConnError(err error) bool {
 	var ne net.Error
 	var ce *pgconn.ConnectError
 	var pe *pgconn.PgError
+	var se *sqlite.Error
+	switch {
+	case errors.As(err, &ce):
+		// Refused, unreachable, too many connections, bad password: the
+		// database cannot be used now, whatever the server said.
+		return true
+	case errors.As(err, &se):
+		// SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out.
+		return se.Code()&0xff == 5 || se.Code()&0xff == 6
+	}
 	if errors.As(err, &pe) {
 		// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
 		// class 08 connection exceptions.
-		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+		// class 53: insufficient resources (e.g. too many connections).
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
 	}
 	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||

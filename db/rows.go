@@ -57,6 +57,7 @@ type loginCodeRow struct {
 
 	CodeHash  []byte `bun:",pk"`
 	UserID    *int64 `bun:""`
+	SessionID *int64 `bun:""`
 	CreatedAt time.Time
 }
 

@@ -78,7 +78,7 @@ func (db *DB) exec(ctx context.Context, tx *bun.Tx, query string, args ...any) (
 const (
 	todoColumns = `id, title, done, client_mutation_id, created_at, updated_at`
 
-	qRecordCodeLogin = `UPDATE login_codes SET user_id = $2 WHERE code_hash = $1`
+	qRecordCodeLogin = `UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`
 	qClaimCode       = `INSERT INTO login_codes (code_hash, created_at) VALUES ($1, $2)
 		ON CONFLICT (code_hash) DO NOTHING`
 	qInsertUser = `INSERT INTO users (app_id, open_id, union_id, created_at, updated_at)

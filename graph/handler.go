@@ -44,7 +44,24 @@ const (
 	DefaultMaxDepth        = 15 // GraphiQL's introspection query reaches 13
 	DefaultMaxAliases      = 15
 	DefaultMaxRootFields   = 10
+	// MaxTokens bounds a document's size in lexical tokens; GraphiQL's
+	// introspection query has about 300.
+	MaxTokens = 2000
+	// MaxCachedQuery is the longest document text the caches keep.
+	MaxCachedQuery = 8 << 10
 )
+
+// smallEntries is a cache that keeps only entries whose key, the document
+// text, is at most MaxCachedQuery bytes.
+type smallEntries[T any] struct {
+	graphql.Cache[T]
+}
+
+func (c smallEntries[T]) Add(ctx context.Context, key string, value T) {
+	if len(key) <= MaxCachedQuery {
+		c.Cache.Add(ctx, key, value)
+	}
+}
 
 // NewHandler returns the GraphQL-over-HTTP handler for /query.
 func NewHandler(r *Resolver, opt Options) *handler.Server {
@@ -61,8 +78,13 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	// hash instead of the document.
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	// Parsing stops past MaxTokens, before validation (whose cost grows
+	// with the square of the fields) can be made to burn CPU.
+	srv.SetParserTokenLimit(MaxTokens)
+	// Documents are cached by their text; only small ones, so a flood of
+	// large distinct documents cannot pin memory.
+	srv.SetQueryCache(smallEntries[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: smallEntries[string]{lru.New[string](1000)}})
 	if opt.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -113,6 +135,11 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				log.WarnContext(ctx, "dependency unavailable", "code", e.Code, "err", e.Err, "path", gerr.Path.String())
 			}
 			return &gqlerror.Error{Message: e.Message, Path: gerr.Path, Locations: gerr.Locations, Extensions: e.Extensions()}
+		}
+		if errors.Is(err, context.Canceled) {
+			// The client went away; nobody reads this answer.
+			log.InfoContext(ctx, "request cancelled", "path", gerr.Path.String())
+			return &gqlerror.Error{Message: "request cancelled", Path: gerr.Path, Extensions: map[string]any{"code": errcode.Timeout}}
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			log.WarnContext(ctx, "request deadline exceeded", "path", gerr.Path.String())

@@ -140,6 +140,12 @@ func (c *Client) Code2Session(ctx context.Context, code string) (*Session, error
 		if err == nil {
 			return s, nil
 		}
+		var werr *Error
+		if attempt > 1 && errors.As(err, &werr) && werr.Code == CodeCodeUsed {
+			// An earlier attempt may have reached WeChat and used the code
+			// before its answer was lost: the code's fate is unknown.
+			return nil, fmt.Errorf("%w: code used by an attempt whose answer was lost", ErrUnavailable)
+		}
 		lastErr = err
 		if !retry || attempt >= c.MaxAttempts {
 			return nil, lastErr

@@ -326,3 +326,20 @@ func TestMockIsDeterministic(t *testing.T) {
 		t.Errorf("empty code: got success, want an error")
 	}
 }
+
+func TestCode2SessionCodeUsedAfterLostAnswerIsUnavailable(t *testing.T) {
+	fake := wechattest.New(t)
+	fake.On("lost", wechattest.Reply{Status: http.StatusBadGateway}, wechattest.Reply{Errcode: wechat.CodeCodeUsed})
+	c := wechat.New(fake.URL, wechattest.AppID, wechattest.Secret, 5*time.Second)
+	c.BaseBackoff = time.Millisecond
+	_, err := c.Code2Session(context.Background(), "lost")
+	if !errors.Is(err, wechat.ErrUnavailable) {
+		t.Fatalf("40163 on a retry: got %v, want ErrUnavailable (the first attempt may have used the code)", err)
+	}
+	fake.On("used", wechattest.Reply{Errcode: wechat.CodeCodeUsed})
+	_, err = c.Code2Session(context.Background(), "used")
+	var werr *wechat.Error
+	if !errors.As(err, &werr) || werr.Code != wechat.CodeCodeUsed {
+		t.Fatalf("40163 on the first attempt: got %v, want *Error 40163", err)
+	}
+}

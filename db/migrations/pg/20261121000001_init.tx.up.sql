@@ -50,5 +50,7 @@ CREATE INDEX todos_user_id_done_id_idx ON todos (user_id, done, id DESC);
 CREATE TABLE login_codes (
     code_hash  BYTEA PRIMARY KEY,
     user_id    BIGINT REFERENCES users (id) ON DELETE CASCADE,
+    -- The session the login opened: a retry replaces it.
+    session_id BIGINT REFERENCES sessions (id) ON DELETE SET NULL,
     created_at TIMESTAMPTZ NOT NULL
 );
