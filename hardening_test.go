@@ -487,3 +487,15 @@ func TestConcurrentWritersNeverSeeLockedDatabase(t *testing.T) {
 		}
 	})
 }
+
+func TestLogoutRevokesTheRestOfTheRequest(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t))
+	token, _ := e.login("leaver")
+	r := e.post(token, `mutation { logout createTodo(input: {title: "after logout"}) { id } }`, nil)
+	if len(r.Errors) != 1 || r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("got %s, want one UNAUTHENTICATED error for the field after logout", r.Raw)
+	}
+	if got := e.count("todos", ""); got != 0 {
+		t.Errorf("got %d todos, want 0: a field after logout acted with the revoked token", got)
+	}
+}

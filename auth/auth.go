@@ -285,11 +285,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *us
 	return sess, u, nil
 }
 
-// Logout revokes the session.
+// Logout revokes the session, also for the fields of this request that
+// come after it.
 func (s *Service) Logout(ctx context.Context, sessionID int64) error {
 	if err := s.Store.DeleteSession(ctx, sessionID); err != nil && errcode.Code(err) != errcode.NotFound {
 		return fmt.Errorf("delete session: %w", err)
 	}
+	revoke(ctx)
 	return nil
 }
 

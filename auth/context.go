@@ -23,6 +23,7 @@ type request struct {
 	svc    *Service
 	header string
 	once   sync.Once
+	mu     sync.Mutex // guards caller and err after once, for revoke
 	caller *Caller
 	err    error
 }
@@ -58,7 +59,19 @@ func Require(ctx context.Context) (*Caller, error) {
 		}
 		rq.caller = &Caller{Session: sess, User: u}
 	})
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
 	return rq.caller, rq.err
+}
+
+// revoke makes the rest of the request unauthenticated: after logout, a
+// later field of the same request must not act with the revoked token.
+func revoke(ctx context.Context) {
+	if rq, _ := ctx.Value(ctxKey{}).(*request); rq != nil {
+		rq.mu.Lock()
+		rq.caller, rq.err = nil, errcode.Unauth(errcode.ReasonInvalidToken, "logged out, log in again")
+		rq.mu.Unlock()
+	}
 }
 
 var errMissingToken = errcode.Unauth(errcode.ReasonMissingToken, "sign in first: no token sent")
