@@ -499,3 +499,22 @@ func TestLogoutRevokesTheRestOfTheRequest(t *testing.T) {
 		t.Errorf("got %d todos, want 0: a field after logout acted with the revoked token", got)
 	}
 }
+
+func TestDefaultLoginLimitAllowsABurstAndStopsAFlood(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t), "LOGIN_RATE_PER_MINUTE", "", "LOGIN_BURST", "")
+	// 20 concurrent first logins (a retrying client fleet behind one NAT)
+	// all get through the default burst.
+	e.wx.On("nat", wechattest.Reply{Delay: 50 * time.Millisecond})
+	if ids := loginConcurrently(t, []*env{e}, "nat", 20); len(ids) != 1 {
+		t.Fatalf("got users %v, want one", ids)
+	}
+	limited := 0
+	for i := 0; i < 60; i++ {
+		if r := e.post("", loginMutation, map[string]any{"code": fmt.Sprintf("flood-%d", i)}); r.code() == "RATE_LIMITED" {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Errorf("80 logins from one IP within seconds: none was RATE_LIMITED")
+	}
+}
