@@ -48,7 +48,7 @@ type routes struct {
 // handler returns the server's whole HTTP surface.
 func (rt *routes) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", rt.guardBody(http.HandlerFunc(rt.query)))
+	mux.Handle("/query", rt.guardBody(rt.graphql))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -71,7 +71,8 @@ func (rt *routes) ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // withRequest gives every request an ID (the client's X-Request-Id when it
-// looks sane) and its client IP, and logs it when done. The log has the
+// looks sane), its client IP, a deadline and its credentials, and logs it
+// when done. The log has the
 // path but never the query string or headers, which can hold a token or a
 // login code.
 func (rt *routes) withRequest(next http.Handler) http.Handler {
@@ -82,10 +83,18 @@ func (rt *routes) withRequest(next http.Handler) http.Handler {
 			id = reqctx.NewID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := reqctx.WithID(r.Context(), id)
-		ctx = reqctx.WithClientIP(ctx, rt.clientIP(r))
+		// One derived request for everything a handler needs: the ID and
+		// client IP (logs, rate limit), the deadline (it reaches WeChat and
+		// the database) and the credentials for @auth.
+		ctx, cancel := context.WithTimeout(r.Context(), rt.requestTimeout)
+		defer cancel()
+		ctx = reqctx.With(ctx, id, rt.clientIP(r))
+		ctx = rt.auth.WithCredentials(ctx, r.Header.Get("Authorization"))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		if !rt.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
 		rt.log.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -190,15 +199,6 @@ func (rt *routes) guardBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
-}
-
-// query serves GraphQL with the request's deadline, which reaches WeChat
-// and the database, and its credentials for @auth.
-func (rt *routes) query(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), rt.requestTimeout)
-	defer cancel()
-	ctx = rt.auth.WithCredentials(ctx, r.Header.Get("Authorization"))
-	rt.graphql.ServeHTTP(w, r.WithContext(ctx))
 }
 
 type statusWriter struct {

@@ -10,18 +10,23 @@ import (
 	"log/slog"
 )
 
-type idKey struct{}
-type ipKey struct{}
+type key struct{}
 
-// WithID returns ctx carrying the request ID.
-func WithID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, idKey{}, id)
+// info is what a request carries: one context value, so lookups of other
+// values do not walk past two.
+type info struct {
+	id, clientIP string
+}
+
+// With returns ctx carrying the request ID and the client's IP address.
+func With(ctx context.Context, id, clientIP string) context.Context {
+	return context.WithValue(ctx, key{}, info{id: id, clientIP: clientIP})
 }
 
 // ID returns the request ID in ctx, or "".
 func ID(ctx context.Context) string {
-	id, _ := ctx.Value(idKey{}).(string)
-	return id
+	in, _ := ctx.Value(key{}).(info)
+	return in.id
 }
 
 // NewID returns a random request ID.
@@ -31,15 +36,10 @@ func NewID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// WithClientIP returns ctx carrying the client's IP address.
-func WithClientIP(ctx context.Context, ip string) context.Context {
-	return context.WithValue(ctx, ipKey{}, ip)
-}
-
 // ClientIP returns the client IP in ctx, or "".
 func ClientIP(ctx context.Context) string {
-	ip, _ := ctx.Value(ipKey{}).(string)
-	return ip
+	in, _ := ctx.Value(key{}).(info)
+	return in.clientIP
 }
 
 // LogHandler adds the request ID of the record's context to every record.
