@@ -211,7 +211,7 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 			defer c.Remove()
 			base, dr.Where = c.URL, "throwaway cluster"
 		}
-		u, drop, err := newSchema(ctx, base)
+		u, drop, err := dbtest.CreateSchema(ctx, base, "wxbench_")
 		if err != nil {
 			return nil, err
 		}

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"wxtodo/db/dbtest"
 )
 
 // Credentials the servers are started with (production mode) and the fake
@@ -82,7 +82,7 @@ type process struct {
 // HOME, TMPDIR and the Go runtime's tuning variables, if set) and the
 // address it is to listen on, and waits until readyPath answers 200.
 func startProcess(ctx context.Context, name, bin, logPath, readyPath string, vars map[string]string) (*process, error) {
-	port, err := freePort()
+	port, err := dbtest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -200,17 +200,4 @@ func (p *process) logLines() int {
 		return 0
 	}
 	return strings.Count(strings.TrimRight(string(b), "\n"), "\n") + 1
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		return 0, errors.New("not a TCP address")
-	}
-	return addr.Port, nil
 }

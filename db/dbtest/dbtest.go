@@ -72,24 +72,40 @@ func PostgresURL(tb testing.TB) string {
 	return NewSchema(tb, base)
 }
 
-// NewSchema creates a schema in the database at base and returns base with
-// its search_path set to it.
+// NewSchema creates a schema in the database at base, dropped when the
+// test ends, and returns base with its search_path set to it.
 func NewSchema(tb testing.TB, base string) string {
 	tb.Helper()
-	var b [6]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatalf("open %s: %v", base, err)
-	}
-	defer admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
+	u, drop, err := CreateSchema(ctx, base, "t_")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
+	tb.Cleanup(drop)
+	return u
+}
+
+// CreateSchema creates a schema named prefix plus random hex in the
+// PostgreSQL database at base. It returns base with its search_path set to
+// the schema, and a function that drops the schema.
+func CreateSchema(ctx context.Context, base, prefix string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	var b [6]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
+	schema := prefix + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return "", nil, fmt.Errorf("open database: %w", err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() {
 		db, err := sql.Open("pgx", base)
 		if err != nil {
 			return
@@ -98,15 +114,11 @@ func NewSchema(tb testing.TB, base string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("parse %s: %v", base, err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // EachDB runs f as a subtest on SQLite and on PostgreSQL.
@@ -152,7 +164,7 @@ func StartCluster() (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +211,8 @@ func (c *Cluster) pg(bin string, args ...string) *exec.Cmd {
 	return exec.Command(path, args...)
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
