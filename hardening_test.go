@@ -47,7 +47,7 @@ func TestLoginRetriedWithSameCode(t *testing.T) {
 		t.Run("concurrent retries wait for the first exchange", func(t *testing.T) {
 			e := newEnv(t, url)
 			e.wx.On("erin", wechattest.Reply{Delay: 300 * time.Millisecond})
-			ids := loginConcurrently(t, []*env{e}, "erin", 8)
+			ids := userIDs(loginConcurrently(t, []*env{e}, 8, sameCode("erin")))
 			if len(ids) != 1 {
 				t.Errorf("got users %v, want one", ids)
 			}
@@ -85,7 +85,7 @@ func TestLoginRetriedWithSameCode(t *testing.T) {
 		e := newEnv(t, dbtest.PostgresURL(t))
 		e2 := e.another()
 		e.wx.On("gina", wechattest.Reply{Delay: 300 * time.Millisecond})
-		ids := loginConcurrently(t, []*env{e, e2}, "gina", 6)
+		ids := userIDs(loginConcurrently(t, []*env{e, e2}, 6, sameCode("gina")))
 		if len(ids) != 1 {
 			t.Errorf("got users %v, want one", ids)
 		}
@@ -95,21 +95,21 @@ func TestLoginRetriedWithSameCode(t *testing.T) {
 	})
 }
 
-// loginConcurrently logs in with the same code n times at once, spread over
-// the instances, and returns the set of user IDs signed in.
-func loginConcurrently(t *testing.T, es []*env, code string, n int) map[string]bool {
+// loginConcurrently sends n logins at once, the i-th with code(i), spread
+// over the instances, and returns their answers; a failed login fails t.
+func loginConcurrently(t *testing.T, es []*env, n int, code func(i int) string) []loginData {
 	t.Helper()
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		ids  = map[string]bool{}
-		errs []string
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		answers []loginData
+		errs    []string
 	)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := es[i%len(es)].post("", loginMutation, map[string]any{"code": code})
+			r := es[i%len(es)].post("", loginMutation, map[string]any{"code": code(i)})
 			mu.Lock()
 			defer mu.Unlock()
 			if len(r.Errors) > 0 {
@@ -118,12 +118,24 @@ func loginConcurrently(t *testing.T, es []*env, code string, n int) map[string]b
 			}
 			var d loginData
 			r.decode(t, &d)
-			ids[d.Login.User.ID] = true
+			answers = append(answers, d)
 		}()
 	}
 	wg.Wait()
 	if len(errs) > 0 {
 		t.Fatalf("%d of %d logins failed, first: %s", len(errs), n, errs[0])
+	}
+	return answers
+}
+
+// sameCode returns a code function that always gives code.
+func sameCode(code string) func(int) string { return func(int) string { return code } }
+
+// userIDs returns the set of users the answers signed in.
+func userIDs(answers []loginData) map[string]bool {
+	ids := map[string]bool{}
+	for _, a := range answers {
+		ids[a.Login.User.ID] = true
 	}
 	return ids
 }
@@ -205,7 +217,7 @@ func TestOperationLimits(t *testing.T) {
 		{"too complex", "{" + aliases(fullPage, 4) + "}", "COMPLEXITY_LIMIT_EXCEEDED"},
 		{"too many aliases", "{ me {" + aliases("id", 16) + " } }", "ALIAS_LIMIT_EXCEEDED"},
 		{"too many root fields", "{" + aliases("me { id }", 11) + "}", "ROOT_FIELD_LIMIT_EXCEEDED"},
-		{"too deep through fragments", `query { todos { ...A } } fragment A on TodoConnection { edges { ...B } } fragment B on TodoEdge { node { ...C } } fragment C on Todo { id }` + "", ""},
+		{"nesting through fragments within the limit", `query { todos { ...A } } fragment A on TodoConnection { edges { ...B } } fragment B on TodoEdge { node { ...C } } fragment C on Todo { id }` + "", ""},
 		{"nesting within the limit", deep, ""},
 		{"too many tokens to parse", "{" + strings.Repeat(" me { id }", 3000) + " }", "GRAPHQL_PARSE_FAILED"},
 		{"too deep", `{ __type(name: "Todo") { fields { type` + strings.Repeat(" { ofType", 14) + " { name }" + strings.Repeat(" }", 14) + " } } }", "DEPTH_LIMIT_EXCEEDED"},
@@ -505,7 +517,7 @@ func TestDefaultLoginLimitAllowsABurstAndStopsAFlood(t *testing.T) {
 	// 20 concurrent first logins (a retrying client fleet behind one NAT)
 	// all get through the default burst.
 	e.wx.On("nat", wechattest.Reply{Delay: 50 * time.Millisecond})
-	if ids := loginConcurrently(t, []*env{e}, "nat", 20); len(ids) != 1 {
+	if ids := userIDs(loginConcurrently(t, []*env{e}, 20, sameCode("nat"))); len(ids) != 1 {
 		t.Fatalf("got users %v, want one", ids)
 	}
 	limited := 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,41 +48,20 @@ func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url)
 		const n = 20
-		var (
-			wg      sync.WaitGroup
-			mu      sync.Mutex
-			news    int
-			userIDs = map[string]bool{}
-			errs    []string
-		)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				// Different codes of one WeChat user: each is a real exchange.
-				code := fmt.Sprintf("carol#%d", i)
-				e.wx.On(code, wechattest.Reply{Body: `{"openid":"oid-carol","session_key":"sk"}`})
-				r := e.post("", loginMutation, map[string]any{"code": code})
-				mu.Lock()
-				defer mu.Unlock()
-				if len(r.Errors) > 0 {
-					errs = append(errs, r.Raw)
-					return
-				}
-				var d loginData
-				r.decode(t, &d)
-				userIDs[d.Login.User.ID] = true
-				if d.Login.IsNewUser {
-					news++
-				}
-			}()
+		// Different codes of one WeChat user: each is a real exchange.
+		answers := loginConcurrently(t, []*env{e}, n, func(i int) string {
+			code := fmt.Sprintf("carol#%d", i)
+			e.wx.On(code, wechattest.Reply{Body: `{"openid":"oid-carol","session_key":"sk"}`})
+			return code
+		})
+		news := 0
+		for _, a := range answers {
+			if a.Login.IsNewUser {
+				news++
+			}
 		}
-		wg.Wait()
-		if len(errs) > 0 {
-			t.Fatalf("%d logins failed, first: %s", len(errs), errs[0])
-		}
-		if len(userIDs) != 1 {
-			t.Errorf("got %d user IDs, want 1", len(userIDs))
+		if ids := userIDs(answers); len(ids) != 1 {
+			t.Errorf("got %d user IDs, want 1", len(ids))
 		}
 		if news != 1 {
 			t.Errorf("got isNewUser on %d logins, want exactly 1", news)

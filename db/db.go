@@ -198,16 +198,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers (one round trip).
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.PingContext(ctx); err != nil {
-		return translate(err)
-	}
 	var one int
-	if err := db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
-		return translate(err)
-	}
-	return nil
+	return translate(db.NewRaw("SELECT 1").Scan(ctx, &one))
 }
 
 // translate maps a database error to the domain's: no rows is NOT_FOUND, a
