@@ -31,6 +31,7 @@ type config struct {
 	LoginPerMinute  int
 	LoginBurst      int
 	TrustProxy      bool
+	Metrics         bool
 	DBMaxConns      int
 	LogLevel        string
 }
@@ -58,6 +59,7 @@ var settings = []setting{
 	{"LOGIN_RATE_PER_MINUTE", "60", "logins allowed per client IP per minute (0: no limit)"},
 	{"LOGIN_BURST", "40", "logins a client IP may make at once"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
+	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
 	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -73,7 +75,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		if v == "" {
 			v = s.def
 		}
-		vals[s.env] = fs.String(strings.ReplaceAll(strings.ToLower(s.env), "_", "-"), v, s.help+" ($"+s.env+")")
+		vals[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, fmt.Errorf("flags: %w", err)
@@ -129,6 +131,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	// The playground needs introspection to show the schema.
 	boolean("INTROSPECTION", c.devMode() || c.Playground, &c.Introspection)
 	boolean("TRUST_PROXY", false, &c.TrustProxy)
+	boolean("METRICS", true, &c.Metrics)
 
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		errs = append(errs, errors.New("WECHAT_APPID and WECHAT_SECRET: set both for production, or neither for development mode"))

@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 
 	"wxtodo/auth"
+	"wxtodo/metrics"
 	"wxtodo/reqctx"
 )
 
@@ -43,6 +44,7 @@ type routes struct {
 	playground     bool
 	requestTimeout time.Duration
 	trustProxy     bool
+	metrics        *metrics.Metrics // nil: no /metrics and nothing counted
 }
 
 // handler returns the server's whole HTTP surface.
@@ -53,6 +55,9 @@ func (rt *routes) handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", rt.ready)
+	if rt.metrics != nil {
+		mux.Handle("GET /metrics", rt.metrics.Handler())
+	}
 	if rt.playground {
 		mux.Handle("GET /{$}", playground.Handler("wxtodo", "/query"))
 	}
@@ -92,6 +97,9 @@ func (rt *routes) withRequest(next http.Handler) http.Handler {
 		ctx = rt.auth.WithCredentials(ctx, r.Header.Get("Authorization"))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		if rt.metrics != nil {
+			rt.metrics.ObserveHTTP(route(r.URL.Path), sw.status, time.Since(start))
+		}
 		if !rt.log.Enabled(ctx, slog.LevelInfo) {
 			return
 		}
@@ -104,6 +112,16 @@ func (rt *routes) withRequest(next http.Handler) http.Handler {
 			slog.String("client_ip", reqctx.ClientIP(ctx)),
 		)
 	})
+}
+
+// route names a request's path for metrics: one of the server's routes or
+// "other", so that scanners probing random paths add no series.
+func route(path string) string {
+	switch path {
+	case "/query", "/healthz", "/readyz", "/metrics", "/":
+		return path
+	}
+	return "other"
 }
 
 func saneID(id string) bool {

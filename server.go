@@ -24,6 +24,7 @@ import (
 	"wxtodo/auth"
 	"wxtodo/db"
 	"wxtodo/graph"
+	"wxtodo/metrics"
 	"wxtodo/ratelimit"
 	"wxtodo/reqctx"
 	"wxtodo/todo"
@@ -35,10 +36,9 @@ func main() {
 	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "wxtodo:", err)
-		os.Exit(1)
-	}
+	code := cli(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // tuneGC spends memory the server has to spare on less garbage collection:
@@ -169,7 +169,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		UserService: &user.Service{Store: db.NewUserStore(store)},
 		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
 	}
-	gql := graph.NewHandler(resolver, graph.Options{Log: log, Introspection: cfg.Introspection})
+	var met *metrics.Metrics
+	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
+	if cfg.Metrics {
+		met = metrics.New()
+		met.WatchDB(store.DB.DB, "wxtodo")
+		gqlOpt.Observer = met
+	}
+	gql := graph.NewHandler(resolver, gqlOpt)
 	rt := &routes{
 		log:            log,
 		graphql:        gql,
@@ -178,6 +185,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		playground:     cfg.Playground,
 		requestTimeout: cfg.RequestTimeout,
 		trustProxy:     cfg.TrustProxy,
+		metrics:        met,
 	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -28,7 +27,6 @@ import (
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/migrate"
 	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"wxtodo/errcode"
@@ -159,43 +157,6 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
-}
-
-// Migrate applies the migrations that have not run yet. On PostgreSQL an
-// advisory lock makes instances that start together take turns.
-func (db *DB) Migrate(ctx context.Context) error {
-	dir := "migrations/sqlite"
-	if db.IsPostgres() {
-		dir = "migrations/pg"
-	}
-	sub, err := fs.Sub(migrationFS, dir)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	ms := migrate.NewMigrations()
-	if err := ms.Discover(sub); err != nil {
-		return fmt.Errorf("discover migrations: %w", err)
-	}
-	if db.IsPostgres() {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		defer conn.Close()
-		const lockKey = 0x77787464 // "wxtd"
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", lockKey); err != nil {
-			return fmt.Errorf("migration lock: %w", err)
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey) //nolint:errcheck // the lock ends with the connection anyway
-	}
-	m := migrate.NewMigrator(db.DB, ms, migrate.WithMarkAppliedOnSuccess(true))
-	if err := m.Init(ctx); err != nil {
-		return fmt.Errorf("init migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
 }
 
 // Ping checks that the database answers (one round trip).

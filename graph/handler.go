@@ -34,6 +34,8 @@ type Options struct {
 	// MaxFields caps aliased fields and root fields; 0 means DefaultMaxFields.
 	MaxAliases    int
 	MaxRootFields int
+	// Observer, when set, learns of every operation (metrics).
+	Observer OperationObserver
 }
 
 // Default limits. A full page (todos(first: 100) with every field) costs
@@ -74,6 +76,9 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	setComplexity(&cfg.Complexity)
 
 	srv := handler.New(NewExecutableSchema(cfg))
+	if opt.Observer != nil {
+		srv.Use(observe{opt.Observer})
+	}
 	// GET serves automatic persisted queries, so a phone can send a short
 	// hash instead of the document.
 	srv.AddTransport(transport.GET{})

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"wxtodo/db"
+)
+
+// version is set at build time (-ldflags "-X main.version=v1.2.3"); when
+// empty, the module version and VCS stamp Go embeds are used.
+var version string
+
+// exit codes
+const (
+	exitOK    = 0
+	exitError = 1 // the command failed
+	exitUsage = 2 // the command line was wrong
+)
+
+// cli runs the command line: serve (the default), migrate, version, help.
+func cli(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cmd, rest := "serve", args
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, rest = args[0], args[1:]
+	}
+	if wantsHelp(rest) {
+		cmd = "help"
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = run(ctx, rest, getenv, stderr)
+	case "migrate":
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintln(stderr, "wxtodo: migrate needs up, down or status; see wxtodo -h")
+			return exitUsage
+		}
+		err = migrateCmd(ctx, rest[0], rest[1:], getenv, stdout)
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintln(stderr, "wxtodo:", err)
+			return exitUsage
+		}
+	case "version":
+		fmt.Fprintln(stdout, versionString())
+	case "help":
+		usage(stdout)
+	default:
+		fmt.Fprintf(stderr, "wxtodo: unknown command %q; see wxtodo -h\n", cmd)
+		return exitUsage
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "wxtodo:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// usageError is a wrong command line, as opposed to a failed command.
+type usageError string
+
+func (e usageError) Error() string { return string(e) }
+
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "help":
+			return true
+		}
+	}
+	return false
+}
+
+// migrateCmd runs "migrate up|down|status" against DATABASE_URL.
+func migrateCmd(ctx context.Context, sub string, args []string, getenv func(string) string, out io.Writer) error {
+	switch sub {
+	case "up", "down", "status":
+	default:
+		return usageError(fmt.Sprintf("migrate %q: use up, down or status", sub))
+	}
+	cfg, err := loadConfig(getenv, args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer store.Close()
+	switch sub {
+	case "up":
+		if err := store.Migrate(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "migrations applied")
+		return printStatus(ctx, store, out)
+	case "down":
+		undone, err := store.MigrateDown(ctx)
+		if err != nil {
+			return err
+		}
+		if len(undone) == 0 {
+			fmt.Fprintln(out, "nothing to undo")
+		}
+		for _, name := range undone {
+			fmt.Fprintln(out, "undid", name)
+		}
+		return nil
+	default:
+		return printStatus(ctx, store, out)
+	}
+}
+
+func printStatus(ctx context.Context, store *db.DB, out io.Writer) error {
+	ms, err := store.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MIGRATION\tSTATUS\tGROUP\tAPPLIED AT")
+	for _, m := range ms {
+		status, group, at := "pending", "-", "-"
+		if m.Applied {
+			status, group = "applied", fmt.Sprint(m.Group)
+			if !m.AppliedAt.IsZero() {
+				at = m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+		}
+		fmt.Fprintf(tw, "%s_%s\t%s\t%s\t%s\n", m.Name, m.Comment, status, group, at)
+	}
+	return tw.Flush()
+}
+
+// versionString is the version, the commit it was built from and the Go
+// version, e.g. "wxtodo v1.2.0 (commit 904f186, 2026-11-21T10:00:00Z) go1.26.8 linux/amd64".
+func versionString() string {
+	v, commit, when, dirty := version, "", "", false
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.time":
+				when = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "wxtodo %s", v)
+	if commit != "" {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		if dirty {
+			commit += "+dirty"
+		}
+		fmt.Fprintf(&b, " (commit %s", commit)
+		if when != "" {
+			fmt.Fprintf(&b, ", %s", when)
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, " %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return b.String()
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `wxtodo is the GraphQL backend of WeChat mini-programs.
+
+Usage:
+  wxtodo [settings]                serve GraphQL at ADDR (the same as "wxtodo serve")
+  wxtodo serve [settings]          serve; migrations run at start-up
+  wxtodo migrate up [settings]     apply the migrations that have not run
+  wxtodo migrate down [settings]   undo the last batch of migrations
+  wxtodo migrate status [settings] list the migrations and whether each has run
+  wxtodo version                   print the version, commit and Go version
+  wxtodo help                      print this text (also -h)
+
+Settings come from the environment; the flag beside each overrides it.
+Development mode: leave WECHAT_APPID and WECHAT_SECRET unset.
+
+`)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  FLAG\tENVIRONMENT\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(tw, "  -%s\t%s\t%s\t%s\n", flagName(s.env), s.env, def, s.help)
+	}
+	tw.Flush() //nolint:errcheck // nothing to do about a broken terminal
+	fmt.Fprint(w, `
+Go's GOGC and GOMEMLIMIT are honoured; unset, wxtodo uses 400 and 48MiB.
+`)
+}
+
+func flagName(env string) string { return strings.ReplaceAll(strings.ToLower(env), "_", "-") }

@@ -1,0 +1,109 @@
+// Package metrics provides wxtodo's Prometheus metrics: GraphQL operations
+// by outcome, HTTP requests, WeChat calls, the database pool and the Go
+// runtime, on a registry of its own so that tests and several servers in
+// one process never collide.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// latencyBuckets spans a cached read (a millisecond) to a request at its
+// deadline (REQUEST_TIMEOUT, 15s by default).
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15}
+
+// Metrics holds the collectors. Its methods are safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	operations        *prometheus.CounterVec
+	operationDuration *prometheus.HistogramVec
+	httpRequests      *prometheus.CounterVec
+	httpDuration      *prometheus.HistogramVec
+	wechatCalls       *prometheus.CounterVec
+	wechatDuration    *prometheus.HistogramVec
+}
+
+// New returns metrics registered on a new registry, with the Go runtime
+// and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxtodo_graphql_operations_total",
+			Help: "GraphQL operations by root field (\"multiple\" for several, \"invalid\" when the document did not parse or validate) and outcome code (OK, or the first error's extensions.code).",
+		}, []string{"operation", "code"}),
+		operationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wxtodo_graphql_operation_duration_seconds",
+			Help:    "Time from the start of a GraphQL operation to its response, by root field.",
+			Buckets: latencyBuckets,
+		}, []string{"operation"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxtodo_http_requests_total",
+			Help: "HTTP requests by route and status code.",
+		}, []string{"route", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wxtodo_http_request_duration_seconds",
+			Help:    "HTTP request latency by route.",
+			Buckets: latencyBuckets,
+		}, []string{"route"}),
+		wechatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxtodo_wechat_calls_total",
+			Help: "Calls to WeChat's API (each attempt) by API and errcode: 0 for success, WeChat's errcode, or \"http_<status>\", \"network\", \"timeout\", \"bad_response\".",
+		}, []string{"api", "errcode"}),
+		wechatDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wxtodo_wechat_call_duration_seconds",
+			Help:    "Latency of one call to WeChat's API, by API.",
+			Buckets: latencyBuckets,
+		}, []string{"api"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.operations, m.operationDuration,
+		m.httpRequests, m.httpDuration,
+		m.wechatCalls, m.wechatDuration,
+	)
+	return m
+}
+
+// WatchDB adds the pool statistics of db (connections open, in use, idle,
+// waits) as go_sql_* metrics labelled db_name=name.
+func (m *Metrics) WatchDB(db *sql.DB, name string) {
+	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is where the metrics live, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveOperation records one GraphQL operation.
+func (m *Metrics) ObserveOperation(operation, code string, d time.Duration) {
+	m.operations.WithLabelValues(operation, code).Inc()
+	m.operationDuration.WithLabelValues(operation).Observe(d.Seconds())
+}
+
+// ObserveHTTP records one HTTP request. route must come from a fixed set
+// (the server's routes), never from the raw path, to bound the series.
+func (m *Metrics) ObserveHTTP(route string, status int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// ObserveWeChat records one attempt at a WeChat API call. outcome is "0"
+// for success, WeChat's errcode, or a transport failure class.
+func (m *Metrics) ObserveWeChat(api, outcome string, d time.Duration) {
+	m.wechatCalls.WithLabelValues(api, outcome).Inc()
+	m.wechatDuration.WithLabelValues(api).Observe(d.Seconds())
+}
