@@ -14,10 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"wxtodo/auth"
 	"wxtodo/metrics"
+	"wxtodo/playground"
 	"wxtodo/reqctx"
 )
 
@@ -42,6 +41,7 @@ type routes struct {
 	auth           *auth.Service
 	db             pinger
 	playground     bool
+	signInCode     string // the playground's sign-in button (development mode)
 	requestTimeout time.Duration
 	trustProxy     bool
 	metrics        *metrics.Metrics // nil: no /metrics and nothing counted
@@ -59,7 +59,7 @@ func (rt *routes) handler() http.Handler {
 		mux.Handle("GET /metrics", rt.metrics.Handler())
 	}
 	if rt.playground {
-		mux.Handle("GET /{$}", playground.Handler("wxtodo", "/query"))
+		playground.Register(mux, playground.Options{Endpoint: "/query", SignInCode: rt.signInCode})
 	}
 	return rt.withRequest(rt.recoverPanics(mux))
 }
@@ -120,6 +120,9 @@ func route(path string) string {
 	switch path {
 	case "/query", "/healthz", "/readyz", "/metrics", "/":
 		return path
+	}
+	if strings.HasPrefix(path, playground.AssetPrefix) {
+		return playground.AssetPrefix
 	}
 	return "other"
 }

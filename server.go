@@ -183,6 +183,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		auth:           authSvc,
 		db:             store,
 		playground:     cfg.Playground,
+		signInCode:     devSignInCode(cfg),
 		requestTimeout: cfg.RequestTimeout,
 		trustProxy:     cfg.TrustProxy,
 		metrics:        met,
@@ -195,6 +196,15 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		janitor(bg, authStore, cfg.SessionTTL, log)
 	}()
 	return a, nil
+}
+
+// devSignInCode is the code the playground offers to sign in with: only in
+// development mode, where the mock accepts any code.
+func devSignInCode(cfg *config) string {
+	if cfg.devMode() {
+		return "alice"
+	}
+	return ""
 }
 
 // janitor deletes sessions long expired and login codes past their life.

@@ -1,0 +1,83 @@
+// The wxtodo playground: GraphiQL on the page's endpoint, its Headers pane
+// open (the token goes there), and in development mode a button that
+// signs in and fills the Authorization header.
+(function () {
+  'use strict';
+  var body = document.body;
+  var endpoint = body.dataset.endpoint;
+  var signInCode = body.dataset.signinCode;
+  var fetcher = GraphiQL.createFetcher({ url: endpoint });
+  var params = new URLSearchParams(window.location.search);
+
+  var defaultQuery = [
+    '# Welcome to the wxtodo playground.',
+    '#',
+    '# 1. Sign in: run SignIn, or use the button',
+    '#    above in development mode.',
+    '# 2. Put the token in the Headers pane below:',
+    '#    {"Authorization": "Bearer <token>"}',
+    '# 3. Run AddTodo, then MyTodos. Errors carry',
+    '#    extensions.code, e.g. UNAUTHENTICATED.',
+    '',
+    'mutation SignIn {',
+    '  login(input: {code: "' + (signInCode || 'alice') + '"}) { token expiresAt user { id nickname } }',
+    '}',
+    '',
+    'mutation AddTodo {',
+    '  createTodo(input: {title: "Try wxtodo"}) { id title done createdAt }',
+    '}',
+    '',
+    'query MyTodos {',
+    '  todos(first: 20) { totalCount edges { cursor node { id title done } } pageInfo { hasNextPage endCursor } }',
+    '}',
+    ''
+  ].join('\n');
+
+  var root = ReactDOM.createRoot(document.getElementById('graphiql'));
+  var current = { query: params.get('query') || undefined, headers: undefined, generation: 0 };
+
+  function render() {
+    current.generation++;
+    root.render(React.createElement(GraphiQL, {
+      key: current.generation, // a new key applies new initial headers
+      fetcher: fetcher,
+      defaultQuery: defaultQuery,
+      query: current.query,
+      headers: current.headers,
+      isHeadersEditorEnabled: true,
+      shouldPersistHeaders: true,
+      defaultEditorToolsVisibility: 'headers',
+      onEditQuery: function (q) { current.query = q; },
+      onEditHeaders: function (h) { current.headers = h; }
+    }));
+  }
+  render();
+
+  var button = document.getElementById('signin');
+  if (!button) return;
+  var who = document.getElementById('who');
+  button.addEventListener('click', function () {
+    button.disabled = true;
+    who.textContent = 'Signing in…';
+    fetch(endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        operationName: 'SignIn',
+        query: 'mutation SignIn($code: String!) { login(input: {code: $code}) { token user { id nickname } } }',
+        variables: { code: signInCode }
+      })
+    }).then(function (resp) { return resp.json(); }).then(function (result) {
+      if (result.errors && result.errors.length) {
+        var e = result.errors[0];
+        throw new Error(e.message + (e.extensions && e.extensions.code ? ' (' + e.extensions.code + ')' : ''));
+      }
+      var login = result.data.login;
+      current.headers = JSON.stringify({ Authorization: 'Bearer ' + login.token }, null, 2);
+      who.textContent = 'Signed in as ' + signInCode + ' (user ' + login.user.id + '); the token is in the Headers pane.';
+      render();
+    }).catch(function (err) {
+      who.textContent = 'Sign-in failed: ' + err.message;
+    }).then(function () { button.disabled = false; });
+  });
+})();

@@ -1,0 +1,55 @@
+// Package playground serves GraphiQL for trying the API in a browser. Its
+// scripts and styles are embedded (GraphiQL 3.9.0, React 18.3.1), so the
+// page works without a CDN: offline, behind a firewall, in CI.
+package playground
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed assets
+var assets embed.FS
+
+//go:embed index.html
+var indexHTML string
+
+var index = template.Must(template.New("index").Parse(indexHTML))
+
+// AssetPrefix is where the page's scripts and styles are served.
+const AssetPrefix = "/playground/"
+
+// Options configure the page.
+type Options struct {
+	Endpoint string // the GraphQL endpoint, e.g. /query
+	// SignInCode, when set, shows a note and a button that signs in with
+	// this code (development mode, where the mock accepts any code).
+	SignInCode string
+}
+
+// Register adds the page at GET / and its assets under AssetPrefix.
+func Register(mux *http.ServeMux, opt Options) {
+	sub, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic("playground: " + err.Error()) // the embed directive guarantees it
+	}
+	files := http.StripPrefix(AssetPrefix, http.FileServerFS(sub))
+	mux.Handle("GET "+AssetPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The files change only with the binary.
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	}))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// GraphiQL sets inline styles; scripts come only from here.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+		index.Execute(w, opt) //nolint:errcheck // the client went away
+	})
+}
