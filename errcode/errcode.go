@@ -25,6 +25,10 @@ const (
 	Internal          = "INTERNAL_SERVER_ERROR"
 )
 
+// Codes lists the codes above; the schema's ErrorCode enum must document
+// each (a test checks).
+var Codes = []string{Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable, RateLimited, Timeout, Unavailable, Internal}
+
 // Reasons for UNAUTHENTICATED, in extensions.reason.
 const (
 	ReasonMissingToken = "MISSING_TOKEN"

@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 	"wxtodo/user"
 )
@@ -31,4 +35,191 @@ type Mutation struct {
 
 // Reads.
 type Query struct {
+}
+
+// The values of `extensions.code` on errors, with what a client does about
+// each. No field returns this type: it documents the contract and gives
+// code generators a type to check codes against. A code is never renamed.
+type ErrorCode string
+
+const (
+	// An `@auth` field without a valid token (`extensions.reason` says why). Call `wx.login()` and `login` again, then retry.
+	ErrorCodeUnauthenticated ErrorCode = "UNAUTHENTICATED"
+	// An argument is invalid; `extensions.field` names it. Fix the input; retrying the same request fails again.
+	ErrorCodeBadUserInput ErrorCode = "BAD_USER_INPUT"
+	// The todo to update or delete is not the caller's (or no longer exists). Refresh the list.
+	ErrorCodeNotFound ErrorCode = "NOT_FOUND"
+	// WeChat refused the request; `extensions.errcode` is WeChat's code and `extensions.reason` says what to do.
+	ErrorCodeWechatError ErrorCode = "WECHAT_ERROR"
+	// WeChat timed out, failed or answered garbage. Retry later.
+	ErrorCodeWechatUnavailable ErrorCode = "WECHAT_UNAVAILABLE"
+	// Too many logins from one client address. Retry after a minute.
+	ErrorCodeRateLimited ErrorCode = "RATE_LIMITED"
+	// The request ran past the server's deadline. Retry.
+	ErrorCodeTimeout ErrorCode = "TIMEOUT"
+	// The database is unreachable. Retry later.
+	ErrorCodeServiceUnavailable ErrorCode = "SERVICE_UNAVAILABLE"
+	// A bug on the server; the message has no details (the log has them, under the request ID). Retry, then report it.
+	ErrorCodeInternalServerError ErrorCode = "INTERNAL_SERVER_ERROR"
+	// The document does not parse. Fix the client.
+	ErrorCodeGraphqlParseFailed ErrorCode = "GRAPHQL_PARSE_FAILED"
+	// The document does not fit the schema, or a variable has the wrong type. Fix the client.
+	ErrorCodeGraphqlValidationFailed ErrorCode = "GRAPHQL_VALIDATION_FAILED"
+	// An automatic persisted query's hash is unknown to this server. Send the query text with the hash once.
+	ErrorCodePersistedQueryNotFound ErrorCode = "PERSISTED_QUERY_NOT_FOUND"
+	// The operation costs more than the server allows (a page size times its fields). Ask for less per request.
+	ErrorCodeComplexityLimitExceeded ErrorCode = "COMPLEXITY_LIMIT_EXCEEDED"
+	// The selection nests too deeply. Ask for less per request.
+	ErrorCodeDepthLimitExceeded ErrorCode = "DEPTH_LIMIT_EXCEEDED"
+	// The operation has too many aliased fields. Ask for less per request.
+	ErrorCodeAliasLimitExceeded ErrorCode = "ALIAS_LIMIT_EXCEEDED"
+	// The operation has too many root fields. Split it.
+	ErrorCodeRootFieldLimitExceeded ErrorCode = "ROOT_FIELD_LIMIT_EXCEEDED"
+	// The HTTP body is over 1 MiB (HTTP 413). Send less.
+	ErrorCodeRequestTooLarge ErrorCode = "REQUEST_TOO_LARGE"
+	// The HTTP body is not a JSON object (HTTP 400). Fix the client.
+	ErrorCodeBadRequest ErrorCode = "BAD_REQUEST"
+	// The HTTP request is not `Content-Type: application/json` (HTTP 415). Fix the client.
+	ErrorCodeUnsupportedMediaType ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
+	// The HTTP method is not POST, or GET for a query (HTTP 405). Fix the client.
+	ErrorCodeMethodNotAllowed ErrorCode = "METHOD_NOT_ALLOWED"
+)
+
+var AllErrorCode = []ErrorCode{
+	ErrorCodeUnauthenticated,
+	ErrorCodeBadUserInput,
+	ErrorCodeNotFound,
+	ErrorCodeWechatError,
+	ErrorCodeWechatUnavailable,
+	ErrorCodeRateLimited,
+	ErrorCodeTimeout,
+	ErrorCodeServiceUnavailable,
+	ErrorCodeInternalServerError,
+	ErrorCodeGraphqlParseFailed,
+	ErrorCodeGraphqlValidationFailed,
+	ErrorCodePersistedQueryNotFound,
+	ErrorCodeComplexityLimitExceeded,
+	ErrorCodeDepthLimitExceeded,
+	ErrorCodeAliasLimitExceeded,
+	ErrorCodeRootFieldLimitExceeded,
+	ErrorCodeRequestTooLarge,
+	ErrorCodeBadRequest,
+	ErrorCodeUnsupportedMediaType,
+	ErrorCodeMethodNotAllowed,
+}
+
+func (e ErrorCode) IsValid() bool {
+	switch e {
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+		return true
+	}
+	return false
+}
+
+func (e ErrorCode) String() string {
+	return string(e)
+}
+
+func (e *ErrorCode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErrorCode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErrorCode", str)
+	}
+	return nil
+}
+
+func (e ErrorCode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErrorCode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErrorCode) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The values of `extensions.reason`, which refine some codes.
+type ErrorReason string
+
+const (
+	// UNAUTHENTICATED: no `Authorization: Bearer` header was sent.
+	ErrorReasonMissingToken ErrorReason = "MISSING_TOKEN"
+	// UNAUTHENTICATED: the token is malformed, unknown or revoked (logged out).
+	ErrorReasonInvalidToken ErrorReason = "INVALID_TOKEN"
+	// UNAUTHENTICATED: the session expired after `SESSION_TTL` without use.
+	ErrorReasonExpiredToken ErrorReason = "EXPIRED_TOKEN"
+	// WECHAT_ERROR: the `wx.login()` code is invalid or already used (40029, 40163). Get a new code.
+	ErrorReasonInvalidCode ErrorReason = "INVALID_CODE"
+	// WECHAT_ERROR: WeChat rate-limited this mini-program (45011). Back off.
+	ErrorReasonRateLimited ErrorReason = "RATE_LIMITED"
+	// WECHAT_ERROR: WeChat blocked this user (40226). Tell the user.
+	ErrorReasonBlockedUser ErrorReason = "BLOCKED_USER"
+	// WECHAT_ERROR: WeChat rejected the server's own credentials or request. Report it; the server logs the details.
+	ErrorReasonRejected ErrorReason = "REJECTED"
+)
+
+var AllErrorReason = []ErrorReason{
+	ErrorReasonMissingToken,
+	ErrorReasonInvalidToken,
+	ErrorReasonExpiredToken,
+	ErrorReasonInvalidCode,
+	ErrorReasonRateLimited,
+	ErrorReasonBlockedUser,
+	ErrorReasonRejected,
+}
+
+func (e ErrorReason) IsValid() bool {
+	switch e {
+	case ErrorReasonMissingToken, ErrorReasonInvalidToken, ErrorReasonExpiredToken, ErrorReasonInvalidCode, ErrorReasonRateLimited, ErrorReasonBlockedUser, ErrorReasonRejected:
+		return true
+	}
+	return false
+}
+
+func (e ErrorReason) String() string {
+	return string(e)
+}
+
+func (e *ErrorReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ErrorReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ErrorReason", str)
+	}
+	return nil
+}
+
+func (e ErrorReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ErrorReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ErrorReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
