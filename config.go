@@ -9,8 +9,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"path/filepath"
 	"time"
 
+	"wxtodo/db"
+	"wxtodo/secret"
 	"wxtodo/wechat"
 )
 
@@ -34,6 +37,9 @@ type config struct {
 	Metrics         bool
 	DBMaxConns      int
 	LogLevel        string
+	DataKey         string   // base64 of 32 bytes; "" means the key file
+	DataKeyOld      []string // keys that still open what they sealed
+	DataKeyFile     string
 }
 
 // devMode reports whether the built-in mock stands in for WeChat.
@@ -62,6 +68,9 @@ var settings = []setting{
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
 	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"DATA_KEY", "", "base64 of 32 random bytes sealing session_keys and access_tokens at rest (openssl rand -base64 32); unset: DATA_KEY_FILE"},
+	{"DATA_KEY_OLD", "", "comma-separated earlier DATA_KEYs, still opening what they sealed until 'wxtodo rekey' has run"},
+	{"DATA_KEY_FILE", "", "where the data key is kept, created if missing, when DATA_KEY is unset (one instance only); unset: data.key beside the SQLite file, or data/data.key"},
 }
 
 // loadConfig reads the configuration. A bad value is an error that names
@@ -89,6 +98,13 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		WeChatSecret:  get("WECHAT_SECRET"),
 		WeChatAPIBase: get("WECHAT_API_BASE"),
 		LogLevel:      get("LOG_LEVEL"),
+		DataKey:       get("DATA_KEY"),
+		DataKeyFile:   get("DATA_KEY_FILE"),
+	}
+	for _, k := range strings.Split(get("DATA_KEY_OLD"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.DataKeyOld = append(c.DataKeyOld, k)
+		}
 	}
 	var errs []error
 	dur := func(env string, dst *time.Duration) {
@@ -155,10 +171,35 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	} else if c.devMode() && !isLoopback(host) {
 		errs = append(errs, fmt.Errorf("ADDR: %q is not a loopback address; development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it only listens on 127.0.0.1, ::1 or localhost", c.Addr))
 	}
+	if c.DataKey != "" {
+		if _, err := secret.ParseKeys(c.DataKey); err != nil {
+			errs = append(errs, fmt.Errorf("DATA_KEY: %w (want the base64 of 32 random bytes: openssl rand -base64 32)", err))
+		}
+	}
+	for i, k := range c.DataKeyOld {
+		if _, err := secret.ParseKeys(k); err != nil {
+			errs = append(errs, fmt.Errorf("DATA_KEY_OLD: key %d: %w", i+1, err))
+		}
+	}
+	if c.DataKey == "" && len(c.DataKeyOld) > 0 {
+		errs = append(errs, errors.New("DATA_KEY_OLD: set DATA_KEY too; old keys only open what they sealed"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// keyFile is where the data key lives when DATA_KEY is unset: beside the
+// SQLite file, or under ./data.
+func (c *config) keyFile() string {
+	if c.DataKeyFile != "" {
+		return c.DataKeyFile
+	}
+	if path, ok := db.SQLitePath(c.DatabaseURL); ok {
+		return filepath.Join(filepath.Dir(path), "data.key")
+	}
+	return filepath.Join("data", "data.key")
 }
 
 func isLoopback(host string) bool {

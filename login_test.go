@@ -38,8 +38,12 @@ func TestLoginNewAndReturningUser(t *testing.T) {
 		if e.count("sessions", "") != 3 {
 			t.Errorf("got %d sessions, want 3", e.count("sessions", ""))
 		}
-		if e.count("sessions", "session_key = ?", wechattest.SessionKey("alice")) != 2 {
-			t.Errorf("session_key is not stored with the session")
+		// The session_key is kept with the user, sealed: never in plaintext.
+		if e.count("users", "session_key IS NOT NULL") != 2 {
+			t.Errorf("session_key is not stored with the user")
+		}
+		if n := e.count("users", "session_key LIKE ?", "%"+wechattest.SessionKey("alice")+"%"); n != 0 {
+			t.Errorf("session_key stored in plaintext")
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"wxtodo/db/dbtest"
+	"wxtodo/secret"
 	"wxtodo/wechat/wechattest"
 )
 
@@ -68,6 +69,7 @@ func newEnv(tb testing.TB, databaseURL string, vars ...string) *env {
 		"WECHAT_TIMEOUT":        "2s",
 		"LOGIN_RATE_PER_MINUTE": "0",
 		"LOG_LEVEL":             "debug",
+		"DATA_KEY":              secret.NewKey(),
 	}
 	for i := 0; i+1 < len(vars); i += 2 {
 		envv[vars[i]] = vars[i+1]

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"wxtodo/metrics"
 	"wxtodo/ratelimit"
 	"wxtodo/reqctx"
+	"wxtodo/secret"
 	"wxtodo/todo"
 	"wxtodo/user"
 	"wxtodo/wechat"
@@ -142,19 +144,41 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 
+	var met *metrics.Metrics
+	if cfg.Metrics {
+		met = metrics.New()
+		met.WatchDB(store.DB.DB, "wxtodo")
+	}
+
+	keys, err := dataKeys(cfg, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+
 	var (
 		exchanger auth.CodeExchanger
+		api       auth.WeChatAPI
+		tokens    wechat.TokenSource
 		appID     = cfg.WeChatAppID
+		dataAppID = cfg.WeChatAppID
 	)
 	if cfg.devMode() {
-		appID = "dev"
-		exchanger = wechat.Mock{}
+		appID, dataAppID = "dev", wechat.MockAppID
+		exchanger, api, tokens = wechat.Mock{}, wechat.Mock{}, wechat.Mock{}
 		log.Warn("DEVELOPMENT MODE: WECHAT_APPID and WECHAT_SECRET are unset, so a built-in mock stands in for WeChat " +
 			"and ANY code signs in (the same code as the same user). Never expose this server; set both for production.")
 	} else {
-		exchanger = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
+		client := wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
+		if met != nil {
+			client.Observe = func(api string, d time.Duration, errcode int, err error) {
+				met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
+			}
+		}
+		exchanger, api, tokens = client, client, client
 	}
 
+	wxStore := db.NewWeChatStore(store)
 	authStore := db.NewAuthStore(store)
 	authSvc := &auth.Service{
 		AppID:        appID,
@@ -163,17 +187,24 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		TTL:          cfg.SessionTTL,
 		Log:          log,
 		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
+		Keys:         keys,
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,
 		UserService: &user.Service{Store: db.NewUserStore(store)},
 		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
+		DataService: &auth.Data{
+			AppID:  dataAppID,
+			Keys:   keys,
+			Store:  wxStore,
+			API:    api,
+			// One access_token for all instances, through the database.
+			Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
+			Log:    log,
+		},
 	}
-	var met *metrics.Metrics
 	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
-	if cfg.Metrics {
-		met = metrics.New()
-		met.WatchDB(store.DB.DB, "wxtodo")
+	if met != nil {
 		gqlOpt.Observer = met
 	}
 	gql := graph.NewHandler(resolver, gqlOpt)
@@ -196,6 +227,47 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		janitor(bg, authStore, cfg.SessionTTL, log)
 	}()
 	return a, nil
+}
+
+// dataKeys is the keyring sealing secrets at rest: DATA_KEY (with
+// DATA_KEY_OLD), or else a key file, created on first start.
+func dataKeys(cfg *config, log *slog.Logger) (*secret.Keyring, error) {
+	if cfg.DataKey != "" {
+		kr, err := secret.ParseKeys(cfg.DataKey, cfg.DataKeyOld...)
+		if err != nil {
+			return nil, fmt.Errorf("DATA_KEY: %w", err)
+		}
+		return kr, nil
+	}
+	path := cfg.keyFile()
+	k, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("DATA_KEY_FILE: %w", err)
+	}
+	if !cfg.devMode() {
+		log.Warn("DATA_KEY is unset: session_keys are sealed with the key in "+path+
+			"; set DATA_KEY (the same on every instance) in production", "key_file", path)
+	}
+	kr, err := secret.ParseKeys(k)
+	if err != nil {
+		return nil, fmt.Errorf("DATA_KEY_FILE %s: %w", path, err)
+	}
+	return kr, nil
+}
+
+// wechatOutcome classes a WeChat call for metrics: "0" for success,
+// WeChat's errcode, "timeout", or "error" (network, HTTP status, garbage).
+func wechatOutcome(errcode int, err error) string {
+	switch {
+	case errcode != 0:
+		return strconv.Itoa(errcode)
+	case err == nil:
+		return "0"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "timeout"
+	default:
+		return "error"
+	}
 }
 
 // devSignInCode is the code the playground offers to sign in with: only in

@@ -34,17 +34,24 @@ type Session struct {
 	ID        int64
 	UserID    int64
 	TokenHash TokenHash
-	// SessionKey is WeChat's key for this login, kept for decrypting user
-	// data later. It never leaves the server.
-	SessionKey string
-	ExpiresAt  time.Time
+	ExpiresAt time.Time
 }
 
-// Identity is who WeChat says signed in.
+// Identity is who WeChat says signed in, with the session_key it handed
+// out for this sign-in.
 type Identity struct {
-	AppID   string
-	OpenID  string
-	UnionID string
+	AppID      string
+	OpenID     string
+	UnionID    string
+	SessionKey SealedKey
+}
+
+// SealedKey is a session_key as it is stored: sealed with DATA_KEY, and a
+// keyed fingerprint that tells whether a new key differs from the stored
+// one without opening it. Empty when there is no Sealer.
+type SealedKey struct {
+	Sealed      string
+	Fingerprint []byte
 }
 
 // Store persists users and sessions.
@@ -91,6 +98,9 @@ type Service struct {
 	LoginLimiter interface{ Allow(key string) bool }
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Keys seal session_keys at rest; nil stores none (and the WeChat data
+	// features answer that the session_key is unknown).
+	Keys Sealer
 }
 
 // LoginResult is a successful login.
@@ -156,10 +166,14 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	ws, err := s.Exchanger.Code2Session(ctx, code)
 	if err != nil {
 		s.releaseCode(ctx, codeHash)
-		return nil, s.wechatError(ctx, err)
+		return nil, wechatError(ctx, s.logger(), "jscode2session", "WeChat refused the login code", err)
 	}
-	sess.SessionKey = ws.SessionKey
-	u, created, err := s.Store.SignIn(ctx, Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}, sess, codeHash)
+	id := Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}
+	if id.SessionKey, err = s.sealSessionKey(id, ws.SessionKey); err != nil {
+		s.releaseCode(ctx, codeHash)
+		return nil, err
+	}
+	u, created, err := s.Store.SignIn(ctx, id, sess, codeHash)
 	if err != nil {
 		s.releaseCode(ctx, codeHash)
 		return nil, fmt.Errorf("sign in: %w", err)
@@ -230,19 +244,20 @@ func checkCode(code string) error {
 	return nil
 }
 
-// wechatError turns an exchange failure into the client's error.
-// Busy (-1) after every retry counts as unavailable: try again later.
-func (s *Service) wechatError(ctx context.Context, err error) error {
+// wechatError turns a failed WeChat call into the client's error: a
+// definite refusal is WECHAT_ERROR with WeChat's errcode and a reason; busy
+// (-1) after every retry, a timeout or garbage is WECHAT_UNAVAILABLE.
+func wechatError(ctx context.Context, log *slog.Logger, api, refused string, err error) error {
 	var werr *wechat.Error
 	if errors.As(err, &werr) && werr.Code != wechat.CodeSystemBusy {
 		if werr.Reason() == wechat.ReasonRejected {
 			// Not the user's doing (e.g. 40013 invalid appid): the operator
 			// must see it.
-			s.logger().WarnContext(ctx, "WeChat rejected jscode2session", "errcode", werr.Code, "errmsg", werr.Msg)
+			log.WarnContext(ctx, "WeChat rejected "+api, "errcode", werr.Code, "errmsg", werr.Msg)
 		}
 		return &errcode.Error{
 			Code:    errcode.WeChatError,
-			Message: "WeChat refused the login code",
+			Message: refused,
 			Reason:  werr.Reason(),
 			Extra:   map[string]any{"errcode": werr.Code},
 			Err:     err,

@@ -57,13 +57,8 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 		if err := tx.NewSelect().Model(row).Where("id = ?", userID).Scan(ctx); err != nil {
 			return fmt.Errorf("select user: %w", err)
 		}
-		// The session_key WeChat gave for the code came with the first login.
-		err := tx.NewRaw(`SELECT s.session_key FROM login_codes AS c
-			JOIN sessions AS s ON s.id = c.session_id WHERE c.code_hash = ?`, codeHash).
-			Scan(ctx, &sess.SessionKey)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("select session key: %w", err)
-		}
+		// The session_key WeChat gave for the code is the user's since
+		// the first login.
 		return s.insertSession(ctx, &tx, userID, sess)
 	})
 	if err != nil {
@@ -104,17 +99,22 @@ func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
 	return translate(err)
 }
 
-// upsertUser finds or creates the user. INSERT ... ON CONFLICT DO NOTHING
-// waits for a concurrent insert of the same identity to commit, so of
-// concurrent first logins exactly one inserts and the others find its row.
+// upsertUser finds or creates the user and stores the session_key WeChat
+// gave for this sign-in. INSERT ... ON CONFLICT DO NOTHING waits for a
+// concurrent insert of the same identity to commit, so of concurrent first
+// logins exactly one inserts and the others update its row.
 func (s *AuthStore) upsertUser(ctx context.Context, tx *bun.Tx, id auth.Identity) (*user.User, bool, error) {
 	t := now()
 	var unionID sql.NullString
 	if id.UnionID != "" {
 		unionID = sql.NullString{String: id.UnionID, Valid: true}
 	}
+	var sealed sql.NullString
+	if id.SessionKey.Sealed != "" {
+		sealed = sql.NullString{String: id.SessionKey.Sealed, Valid: true}
+	}
 	u := &user.User{CreatedAt: t}
-	row, err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, t)
+	row, err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, sealed, id.SessionKey.Fingerprint, t)
 	if err == nil {
 		err = row.Scan(&u.ID)
 	}
@@ -124,27 +124,19 @@ func (s *AuthStore) upsertUser(ctx context.Context, tx *bun.Tx, id auth.Identity
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, fmt.Errorf("insert user: %w", err)
 	}
-	var known sql.NullString
-	row, err = s.db.queryRow(ctx, tx, qSelectUserByOpenID, id.AppID, id.OpenID)
+	row, err = s.db.queryRow(ctx, tx, qSignInUser, id.AppID, id.OpenID, sealed, id.SessionKey.Fingerprint, unionID, t)
 	if err == nil {
-		err = row.Scan(&u.ID, &known, &u.Nickname, &u.AvatarURL, &u.CreatedAt)
+		err = row.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("select user: %w", err)
+		return nil, false, fmt.Errorf("update user: %w", err)
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
-	if unionID.Valid && unionID != known {
-		// WeChat sends unionid only once the app is bound to an open
-		// platform account: keep it when it arrives.
-		if _, err := s.db.exec(ctx, tx, qSetUnionID, u.ID, unionID, t); err != nil {
-			return nil, false, fmt.Errorf("update unionid: %w", err)
-		}
-	}
 	return u, false, nil
 }
 
 func (s *AuthStore) insertSession(ctx context.Context, tx *bun.Tx, userID int64, sess *auth.Session) error {
-	row, err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, sess.SessionKey, now(), sess.ExpiresAt)
+	row, err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), sess.ExpiresAt)
 	if err == nil {
 		err = row.Scan(&sess.ID)
 	}
@@ -164,8 +156,8 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 	)
 	row, err := s.db.queryRow(ctx, nil, qSessionByToken, h[:])
 	if err == nil {
-		err = row.Scan(&sess.ID, &sess.UserID, &sess.SessionKey, &sess.ExpiresAt,
-			&u.Nickname, &u.AvatarURL, &u.CreatedAt)
+		err = row.Scan(&sess.ID, &sess.UserID, &sess.ExpiresAt,
+			&u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
 	}
 	if err != nil {
 		return nil, nil, translate(err)

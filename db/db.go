@@ -109,13 +109,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		bdb = bun.NewDB(sqldb, pgdialect.New())
 	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
-		path := DefaultSQLitePath
-		if databaseURL != "" {
-			path = strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
-			if i := strings.IndexByte(path, '?'); i >= 0 {
-				path = path[:i]
-			}
-		}
+		path, _ := SQLitePath(databaseURL)
 		if path == "" {
 			return nil, errors.New("DATABASE_URL: sqlite path is empty")
 		}
@@ -147,6 +141,22 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("connect to database: %w", scrubURL(err))
 	}
 	return &DB{DB: bdb}, nil
+}
+
+// SQLitePath returns the file a SQLite DATABASE_URL names ("" for the
+// default), and false for any other database.
+func SQLitePath(databaseURL string) (string, bool) {
+	switch {
+	case databaseURL == "":
+		return DefaultSQLitePath, true
+	case strings.HasPrefix(databaseURL, "sqlite:"), strings.HasPrefix(databaseURL, "file:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		return path, true
+	}
+	return "", false
 }
 
 func sqliteDSN(path string) string {

@@ -21,23 +21,39 @@ type userRow struct {
 	AvatarURL string  `bun:",notnull"`
 	TodoCount int64   `bun:",notnull"`
 	DoneCount int64   `bun:",notnull"`
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// SessionKey and PrevSessionKey are sealed (package secret), never
+	// plaintext; SessionKeyFP fingerprints the current one.
+	SessionKey     *string `bun:""`
+	SessionKeyFP   []byte  `bun:"session_key_fp"`
+	PrevSessionKey *string `bun:""`
+	PhoneNumber    *string `bun:""`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 func (r *userRow) user() *user.User {
-	return &user.User{ID: r.ID, Nickname: r.Nickname, AvatarURL: r.AvatarURL, CreatedAt: r.CreatedAt.UTC()}
+	return &user.User{ID: r.ID, Nickname: r.Nickname, AvatarURL: r.AvatarURL, PhoneNumber: r.PhoneNumber, CreatedAt: r.CreatedAt.UTC()}
 }
 
 type sessionRow struct {
 	bun.BaseModel `bun:"table:sessions"`
 
-	ID         int64  `bun:",pk,autoincrement"`
-	TokenHash  []byte `bun:",notnull"`
-	UserID     int64  `bun:",notnull"`
-	SessionKey string `bun:",notnull"`
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
+	ID        int64  `bun:",pk,autoincrement"`
+	TokenHash []byte `bun:",notnull"`
+	UserID    int64  `bun:",notnull"`
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+type wechatTokenRow struct {
+	bun.BaseModel `bun:"table:wechat_tokens"`
+
+	AppID       string     `bun:",pk"`
+	Token       *string    `bun:""` // sealed
+	ExpiresAt   *time.Time `bun:""`
+	LeaseOwner  *string    `bun:""`
+	LeaseUntil  *time.Time `bun:""`
+	RefreshAt   *time.Time `bun:""` // when the token is due to be fetched again
 }
 
 type todoRow struct {

@@ -81,17 +81,23 @@ const (
 	qRecordCodeLogin = `UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`
 	qClaimCode       = `INSERT INTO login_codes (code_hash, created_at) VALUES ($1, $2)
 		ON CONFLICT (code_hash) DO NOTHING`
-	qInsertUser = `INSERT INTO users (app_id, open_id, union_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4)
+	qInsertUser = `INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)
 		ON CONFLICT (app_id, open_id) DO NOTHING
 		RETURNING id`
-	qSelectUserByOpenID = `SELECT id, union_id, nickname, avatar_url, created_at FROM users
-		WHERE app_id = $1 AND open_id = $2`
-	qSetUnionID    = `UPDATE users SET union_id = $2, updated_at = $3 WHERE id = $1`
-	qInsertSession = `INSERT INTO sessions (token_hash, user_id, session_key, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`
-	qSessionByToken = `SELECT s.id, s.user_id, s.session_key, s.expires_at,
-		u.nickname, u.avatar_url, u.created_at
+	// qSignInUser updates a known user at sign-in: the new session_key
+	// (keeping the one before it, unless WeChat handed out the same key
+	// again), a unionid once WeChat sends one.
+	qSignInUser = `UPDATE users SET
+		prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
+		session_key = $3, session_key_fp = $4,
+		union_id = COALESCE($5, union_id), updated_at = $6
+		WHERE app_id = $1 AND open_id = $2
+		RETURNING id, nickname, avatar_url, phone_number, created_at`
+	qInsertSession = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`
+	qSessionByToken = `SELECT s.id, s.user_id, s.expires_at,
+		u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
 		WHERE s.token_hash = $1`
 	qInsertTodo = `INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
@@ -122,5 +128,5 @@ func preparedQueries(pg bool) []string {
 	if pg {
 		lock = qLockTodoPG
 	}
-	return []string{qRecordCodeLogin, qClaimCode, qInsertUser, qSelectUserByOpenID, qSetUnionID, qInsertSession, qSessionByToken, qInsertTodo, qTodoByClientMutationID, qCountNewTodo, qTodo, qListTodos, qListTodosByDone, qTodoCounts, qUpdateTodo, qCountDoneChange, lock}
+	return []string{qRecordCodeLogin, qClaimCode, qInsertUser, qSignInUser, qInsertSession, qSessionByToken, qInsertTodo, qTodoByClientMutationID, qCountNewTodo, qTodo, qListTodos, qListTodosByDone, qTodoCounts, qUpdateTodo, qCountDoneChange, lock}
 }

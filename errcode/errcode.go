@@ -23,11 +23,14 @@ const (
 	Timeout           = "TIMEOUT"
 	Unavailable       = "SERVICE_UNAVAILABLE"
 	Internal          = "INTERNAL_SERVER_ERROR"
+	// SessionKeyStale: WeChat data was encrypted with a session_key the
+	// server no longer holds; the client logs in again.
+	SessionKeyStale = "SESSION_KEY_STALE"
 )
 
 // Codes lists the codes above; the schema's ErrorCode enum must document
 // each (a test checks).
-var Codes = []string{Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable, RateLimited, Timeout, Unavailable, Internal}
+var Codes = []string{Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable, RateLimited, Timeout, Unavailable, Internal, SessionKeyStale}
 
 // Reasons for UNAUTHENTICATED, in extensions.reason.
 const (

@@ -20,6 +20,7 @@ type Resolver struct {
 	AuthService *auth.Service
 	UserService *user.Service
 	TodoService *todo.Service
+	DataService *auth.Data
 }
 
 // selectsPage reports whether a todos query selects the page itself, not

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"wxtodo/graph/model"
 	"wxtodo/todo"
 	"wxtodo/user"
@@ -69,6 +70,30 @@ func (r *mutationResolver) DeleteTodo(ctx context.Context, id string) (string, e
 	return r.TodoService.Delete(ctx, c.User.ID, id)
 }
 
+// BindPhoneNumber is the resolver for the bindPhoneNumber field.
+func (r *mutationResolver) BindPhoneNumber(ctx context.Context, input model.BindPhoneNumberInput) (*user.User, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DataService.BindPhoneNumber(ctx, c.User.ID, input.Code)
+}
+
+// DecryptData is the resolver for the decryptData field.
+func (r *mutationResolver) DecryptData(ctx context.Context, input model.DecryptDataInput) (json.RawMessage, error) {
+	return r.Query().DecryptData(ctx, input)
+}
+
+// VerifyUserData is the resolver for the verifyUserData field.
+func (r *mutationResolver) VerifyUserData(ctx context.Context, input model.VerifyUserDataInput) (bool, error) {
+	return r.Query().VerifyUserData(ctx, input)
+}
+
+// CheckSession is the resolver for the checkSession field.
+func (r *mutationResolver) CheckSession(ctx context.Context) (bool, error) {
+	return r.Query().CheckSession(ctx)
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*user.User, error) {
 	c, err := caller(ctx)
@@ -102,6 +127,33 @@ func (r *queryResolver) Todo(ctx context.Context, id string) (*todo.Todo, error)
 		return nil, err
 	}
 	return r.TodoService.Get(ctx, c.User.ID, id)
+}
+
+// DecryptData is the resolver for the decryptData field.
+func (r *queryResolver) DecryptData(ctx context.Context, input model.DecryptDataInput) (json.RawMessage, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.DataService.DecryptData(ctx, c.User.ID, input.EncryptedData, input.Iv)
+}
+
+// VerifyUserData is the resolver for the verifyUserData field.
+func (r *queryResolver) VerifyUserData(ctx context.Context, input model.VerifyUserDataInput) (bool, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return false, err
+	}
+	return r.DataService.VerifyUserData(ctx, c.User.ID, input.RawData, input.Signature)
+}
+
+// CheckSession is the resolver for the checkSession field.
+func (r *queryResolver) CheckSession(ctx context.Context) (bool, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return false, err
+	}
+	return r.DataService.CheckSession(ctx, c.User.ID)
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -56,7 +56,7 @@ func New() *Metrics {
 		}, []string{"route"}),
 		wechatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxtodo_wechat_calls_total",
-			Help: "Calls to WeChat's API (each attempt) by API and errcode: 0 for success, WeChat's errcode, or \"http_<status>\", \"network\", \"timeout\", \"bad_response\".",
+			Help: "Calls to WeChat's API (each attempt) by API and errcode: 0 for success, WeChat's errcode, \"timeout\", or \"error\" (network, HTTP status, unreadable answer).",
 		}, []string{"api", "errcode"}),
 		wechatDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wxtodo_wechat_call_duration_seconds",

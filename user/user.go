@@ -26,7 +26,11 @@ type User struct {
 	ID        int64
 	Nickname  string
 	AvatarURL string
-	CreatedAt time.Time
+	// PhoneNumber is the number bound through WeChat (with its country
+	// code for numbers outside mainland China), nil until bound. Only the
+	// user themself is ever shown it.
+	PhoneNumber *string
+	CreatedAt   time.Time
 }
 
 // ProfileInput changes a user's profile; a nil field stays as it is.

@@ -1,7 +1,8 @@
 // Package wechat is a client for the WeChat mini-program server API.
 //
-// It uses the standard library only. Secrets (the app secret, js_code and
-// session_key) never appear in the errors it returns, so callers may log them.
+// It uses the standard library only. Secrets (the app secret, codes,
+// session_key and access_token) never appear in the errors it returns, so
+// callers may log them.
 package wechat
 
 import (
@@ -9,9 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,20 +21,26 @@ const DefaultBaseURL = "https://api.weixin.qq.com"
 
 // WeChat errcodes the server reacts to.
 const (
-	CodeSystemBusy   = -1    // transient: retried
-	CodeInvalidCode  = 40029 // js_code is invalid
-	CodeCodeUsed     = 40163 // js_code has been used
-	CodeRateLimited  = 45011 // API frequency limit for this user
-	CodeBlockedUser  = 40226 // high-risk user, login blocked
-	CodeInvalidAppID = 40013
+	CodeSystemBusy         = -1    // transient: retried
+	CodeInvalidCredential  = 40001 // access_token invalid or not the latest
+	CodeInvalidAppID       = 40013
+	CodeInvalidAccessToken = 40014 // malformed access_token
+	CodeInvalidCode        = 40029 // js_code or phone code is invalid
+	CodeInvalidSecret      = 40125 // app secret is wrong
+	CodeCodeUsed           = 40163 // js_code has been used
+	CodeBlockedUser        = 40226 // high-risk user, login blocked
+	CodeAccessTokenExpired = 42001
+	CodeRateLimited        = 45011 // API frequency limit for this user
+	CodeInvalidSignature   = 87009 // checksession: the session_key is not the current one
 )
 
 // Reasons a client can act on, derived from an errcode.
 const (
-	ReasonInvalidCode = "INVALID_CODE"
-	ReasonRateLimited = "RATE_LIMITED"
-	ReasonBlockedUser = "BLOCKED_USER"
-	ReasonRejected    = "REJECTED"
+	ReasonInvalidCode     = "INVALID_CODE"
+	ReasonRateLimited     = "RATE_LIMITED"
+	ReasonBlockedUser     = "BLOCKED_USER"
+	ReasonSessionKeyStale = "SESSION_KEY_STALE" // log in again for a fresh session_key
+	ReasonRejected        = "REJECTED"          // the server's fault (appid, secret, access_token): log it
 )
 
 // Session is what jscode2session answers for a valid code.
@@ -63,16 +67,33 @@ func (e *Error) Reason() string {
 		return ReasonRateLimited
 	case CodeBlockedUser:
 		return ReasonBlockedUser
+	case CodeInvalidSignature:
+		return ReasonSessionKeyStale
 	default:
 		return ReasonRejected
 	}
+}
+
+// IsAccessTokenInvalid reports whether err says the access_token used was
+// invalid or expired: the caller may fetch a token again and retry once.
+func IsAccessTokenInvalid(err error) bool {
+	var werr *Error
+	if !errors.As(err, &werr) {
+		return false
+	}
+	switch werr.Code {
+	case CodeInvalidCredential, CodeInvalidAccessToken, CodeAccessTokenExpired:
+		return true
+	}
+	return false
 }
 
 // ErrUnavailable is wrapped by every error that is not a definite answer:
 // timeouts, network errors, HTTP failures and unparseable answers.
 var ErrUnavailable = errors.New("wechat unavailable")
 
-// Client calls jscode2session. The zero value is not usable; use New.
+// Client calls the WeChat server API. The zero value is not usable; use New.
+// Set the exported fields before first use.
 type Client struct {
 	baseURL string
 	appID   string
@@ -83,6 +104,12 @@ type Client struct {
 	// network errors are retried); backoff starts at BaseBackoff and doubles.
 	MaxAttempts int
 	BaseBackoff time.Duration
+	// Observe, if set, is called once per HTTP attempt (for metrics) with
+	// the API's name ("jscode2session", "stable_token",
+	// "getuserphonenumber", "checksession"), the attempt's duration,
+	// WeChat's errcode (0 when it answered ok or did not answer) and the
+	// attempt's error, which holds no secrets.
+	Observe func(api string, d time.Duration, errcode int, err error)
 }
 
 // New returns a client for the app. timeout bounds a whole exchange,
@@ -94,11 +121,17 @@ func New(baseURL, appID, secret string, timeout time.Duration) *Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
 	return &Client{
-		baseURL:     strings.TrimRight(baseURL, "/"),
-		appID:       appID,
-		secret:      secret,
-		timeout:     timeout,
-		http:        &http.Client{Transport: tr},
+		baseURL: strings.TrimRight(baseURL, "/"),
+		appID:   appID,
+		secret:  secret,
+		timeout: timeout,
+		http: &http.Client{
+			Transport: tr,
+			// WeChat never redirects; following one would carry the
+			// access_token (in the URL) or the secret (a 307 resends the
+			// body) to another host.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		MaxAttempts: 3,
 		BaseBackoff: 100 * time.Millisecond,
 	}
@@ -111,8 +144,6 @@ type code2SessionResponse struct {
 	OpenID     string `json:"openid"`
 	SessionKey string `json:"session_key"`
 	UnionID    string `json:"unionid"`
-	ErrCode    int    `json:"errcode"`
-	ErrMsg     string `json:"errmsg"`
 }
 
 // Code2Session trades a wx.login code for the user's identity. It returns a
@@ -120,94 +151,35 @@ type code2SessionResponse struct {
 // WeChat could not be reached or answered garbage. System busy (-1) and
 // network errors are retried with backoff while the deadline allows.
 func (c *Client) Code2Session(ctx context.Context, code string) (*Session, error) {
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
 	q := url.Values{
 		"appid":      {c.appID},
 		"secret":     {c.secret},
 		"js_code":    {code},
 		"grant_type": {"authorization_code"},
 	}
-	endpoint := c.baseURL + "/sns/jscode2session?" + q.Encode()
-
-	backoff := c.BaseBackoff
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		s, err, retry := c.try(ctx, endpoint)
-		if err == nil {
-			return s, nil
-		}
-		var werr *Error
-		if attempt > 1 && errors.As(err, &werr) && werr.Code == CodeCodeUsed {
-			// An earlier attempt may have reached WeChat and used the code
-			// before its answer was lost: the code's fate is unknown.
-			return nil, fmt.Errorf("%w: code used by an attempt whose answer was lost", ErrUnavailable)
-		}
-		lastErr = err
-		if !retry || attempt >= c.MaxAttempts {
-			return nil, lastErr
-		}
-		// Full jitter keeps many retrying instances from hitting WeChat in step.
-		wait := backoff/2 + rand.N(backoff/2+1)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, lastErr
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, lastErr
-		case <-t.C:
-		}
-		backoff *= 2
-	}
-}
-
-// try makes one request; retry reports whether another attempt may succeed.
-func (c *Client) try(ctx context.Context, endpoint string) (s *Session, err error, retry bool) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	var s *Session
+	err := c.do(ctx, &call{
+		api:     "jscode2session",
+		method:  http.MethodGet,
+		url:     c.baseURL + "/sns/jscode2session?" + q.Encode(),
+		secrets: []string{c.secret, code},
+		// An earlier attempt may have reached WeChat and used the code
+		// before its answer was lost.
+		usedCodes: []int{CodeCodeUsed},
+		decode: func(body []byte) error {
+			var r code2SessionResponse
+			if err := json.Unmarshal(body, &r); err != nil {
+				return unparseable(body)
+			}
+			if r.OpenID == "" || r.SessionKey == "" {
+				return fmt.Errorf("%w: answer without openid or session_key", ErrUnavailable)
+			}
+			s = &Session{OpenID: r.OpenID, UnionID: r.UnionID, SessionKey: r.SessionKey}
+			return nil
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: build request", ErrUnavailable), false
+		return nil, err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		// *url.Error carries the URL, which holds the secret and the code:
-		// keep only the cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err), ctx.Err() == nil && isTransient(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, fmt.Errorf("%w: read answer: %v", ErrUnavailable, err), ctx.Err() == nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: http status %d", ErrUnavailable, resp.StatusCode), resp.StatusCode >= 500
-	}
-	var r code2SessionResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("%w: unparseable answer (%d bytes)", ErrUnavailable, len(body)), false
-	}
-	if r.ErrCode != 0 {
-		werr := &Error{Code: r.ErrCode, Msg: r.ErrMsg}
-		return nil, werr, r.ErrCode == CodeSystemBusy
-	}
-	if r.OpenID == "" || r.SessionKey == "" {
-		return nil, fmt.Errorf("%w: answer without openid or session_key", ErrUnavailable), false
-	}
-	return &Session{OpenID: r.OpenID, UnionID: r.UnionID, SessionKey: r.SessionKey}, nil, false
-}
-
-func isTransient(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	return s, nil
 }

@@ -23,6 +23,20 @@ type AuthPayload struct {
 	IsNewUser bool `json:"isNewUser"`
 }
 
+// The code from `<button open-type="getPhoneNumber">`.
+type BindPhoneNumberInput struct {
+	// The `code` in the button's `getphonenumber` event (valid for 5 minutes, once).
+	Code string `json:"code"`
+}
+
+// Encrypted data from a WeChat API, as the mini-program received it.
+type DecryptDataInput struct {
+	// The `encryptedData` string (base64).
+	EncryptedData string `json:"encryptedData"`
+	// The `iv` string (base64 of 16 bytes).
+	Iv string `json:"iv"`
+}
+
 // The code from `wx.login()`.
 type LoginInput struct {
 	// The one-time code `wx.login()` returned (valid for 5 minutes).
@@ -35,6 +49,14 @@ type Mutation struct {
 
 // Reads.
 type Query struct {
+}
+
+// Signed user data from a WeChat API, as the mini-program received it.
+type VerifyUserDataInput struct {
+	// The `rawData` string, exactly as received.
+	RawData string `json:"rawData"`
+	// The `signature` (40 hex digits).
+	Signature string `json:"signature"`
 }
 
 // The values of `extensions.code` on errors, with what a client does about
@@ -59,6 +81,8 @@ const (
 	ErrorCodeTimeout ErrorCode = "TIMEOUT"
 	// The database is unreachable. Retry later.
 	ErrorCodeServiceUnavailable ErrorCode = "SERVICE_UNAVAILABLE"
+	// The data was encrypted with a session_key that has moved on. Call `wx.login()` and `login`, then get the data from WeChat again.
+	ErrorCodeSessionKeyStale ErrorCode = "SESSION_KEY_STALE"
 	// A bug on the server; the message has no details (the log has them, under the request ID). Retry, then report it.
 	ErrorCodeInternalServerError ErrorCode = "INTERNAL_SERVER_ERROR"
 	// The document does not parse. Fix the client.
@@ -94,6 +118,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeRateLimited,
 	ErrorCodeTimeout,
 	ErrorCodeServiceUnavailable,
+	ErrorCodeSessionKeyStale,
 	ErrorCodeInternalServerError,
 	ErrorCodeGraphqlParseFailed,
 	ErrorCodeGraphqlValidationFailed,
@@ -110,7 +135,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
 		return true
 	}
 	return false

@@ -4,6 +4,7 @@
 package scalar
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,4 +67,30 @@ func UnmarshalTime(v any) (time.Time, error) {
 		return time.Time{}, errors.New("time must be an RFC 3339 string")
 	}
 	return time.Parse(time.RFC3339Nano, s)
+}
+
+// rawJSON writes a JSON value as it is.
+type rawJSON json.RawMessage
+
+func (j rawJSON) MarshalGQL(w io.Writer) {
+	w.Write(j) //nolint:errcheck // gqlgen's writers report errors elsewhere
+}
+
+// MarshalJSON writes the JSON scalar: the value itself, not a string
+// holding it. The value must be valid JSON (the resolver's duty); empty is
+// null.
+func MarshalJSON(v json.RawMessage) graphql.Marshaler {
+	if len(v) == 0 {
+		return graphql.Null
+	}
+	return rawJSON(v)
+}
+
+// UnmarshalJSON reads a JSON scalar argument.
+func UnmarshalJSON(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("not a JSON value: %w", err)
+	}
+	return b, nil
 }

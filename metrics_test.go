@@ -1,0 +1,157 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"wxtodo/db/dbtest"
+	"wxtodo/wechat/wechattest"
+)
+
+// scrape reads /metrics and parses it as Prometheus does.
+func (e *env) scrape() map[string]*dto.MetricFamily {
+	e.t.Helper()
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		e.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("GET /metrics: status %d", resp.StatusCode)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	if err != nil {
+		e.t.Fatalf("parse /metrics: %v\n%s", err, body)
+	}
+	return fams
+}
+
+// sample returns the value of the family's series with exactly these
+// labels (a counter's value, or a histogram's count), and whether it exists.
+func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	f := fams[name]
+	if f == nil {
+		return 0, false
+	}
+	want := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+next:
+	for _, m := range f.Metric {
+		for _, lp := range m.Label {
+			if v, ok := want[lp.GetName()]; ok && v != lp.GetValue() {
+				continue next
+			}
+		}
+		if len(m.Label) < len(want) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+func TestMetrics(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
+		e := newEnv(t, databaseURL)
+		token, _ := e.login("metrics-user")
+		e.ok(token, `mutation { createTodo(input: {title: "a"}) { id } }`, nil, nil)
+		e.ok(token, `{ todos(first: 5) { totalCount } }`, nil, nil)
+		e.ok(token, `{ todos(first: 5) { totalCount } }`, nil, nil)
+		e.fails("", `{ todos { totalCount } }`, nil, "UNAUTHENTICATED")
+		e.fails(token, deleteTodoMutation, map[string]any{"id": "999999"}, "NOT_FOUND")
+		e.fails(token, `{ me { id } todos { totalCount } nope }`, nil, "GRAPHQL_VALIDATION_FAILED")
+		e.fails(token, `{ me { id }`, nil, "GRAPHQL_PARSE_FAILED")
+		e.wx.On("bad-code", wechattest.Reply{Errcode: 40029})
+		e.fails("", `mutation { login(input: {code: "bad-code"}) { token } }`, nil, "WECHAT_ERROR")
+		http.Get(e.srv.URL + "/no/such/path") //nolint:errcheck // counted, nothing to read
+
+		fams := e.scrape()
+		ops := []struct {
+			operation, code string
+			want            float64
+		}{
+			{"login", "OK", 1},
+			{"login", "WECHAT_ERROR", 1},
+			{"createTodo", "OK", 1},
+			{"todos", "OK", 2},
+			{"todos", "UNAUTHENTICATED", 1},
+			{"deleteTodo", "NOT_FOUND", 1},
+			{"invalid", "GRAPHQL_VALIDATION_FAILED", 1},
+			{"invalid", "GRAPHQL_PARSE_FAILED", 1},
+		}
+		for _, o := range ops {
+			got, ok := sample(fams, "wxtodo_graphql_operations_total", "operation", o.operation, "code", o.code)
+			if !ok || got != o.want {
+				t.Errorf("wxtodo_graphql_operations_total{operation=%q,code=%q} = %v (present %v), want %v", o.operation, o.code, got, ok, o.want)
+			}
+		}
+		if n, ok := sample(fams, "wxtodo_graphql_operation_duration_seconds", "operation", "todos"); !ok || n != 3 {
+			t.Errorf("latency histogram for todos has %v observations, want 3", n)
+		}
+		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "/query", "status", "200"); n != 7 {
+			t.Errorf("http requests to /query with 200: %v, want 7", n)
+		}
+		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "/query", "status", "422"); n != 2 {
+			t.Errorf("http requests to /query with 422 (parse and validation errors): %v, want 2", n)
+		}
+		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "other", "status", "404"); n != 1 {
+			t.Errorf("unknown paths are counted as route=other: %v, want 1", n)
+		}
+		if _, ok := sample(fams, "wxtodo_wechat_calls_total", "api", "jscode2session", "errcode", "0"); !ok {
+			t.Errorf("no successful jscode2session call counted")
+		}
+		if n, _ := sample(fams, "wxtodo_wechat_calls_total", "api", "jscode2session", "errcode", "40029"); n != 1 {
+			t.Errorf("jscode2session errcode 40029 counted %v times, want 1", n)
+		}
+		if n, _ := sample(fams, "wxtodo_wechat_call_duration_seconds", "api", "jscode2session"); n < 2 {
+			t.Errorf("jscode2session latency observations: %v, want >= 2", n)
+		}
+		for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "go_sql_open_connections", "go_sql_in_use_connections", "go_sql_wait_count_total"} {
+			if _, ok := fams[name]; !ok {
+				t.Errorf("no %s in /metrics", name)
+			}
+		}
+		if _, ok := sample(fams, "go_sql_open_connections", "db_name", "wxtodo"); !ok {
+			t.Errorf("pool metrics lack db_name=wxtodo")
+		}
+		// No label carries what a client chose freely.
+		for name, f := range fams {
+			for _, m := range f.Metric {
+				for _, lp := range m.Label {
+					if strings.Contains(lp.GetValue(), "metrics-user") || strings.Contains(lp.GetValue(), "no/such") {
+						t.Errorf("%s has a client-chosen label value %q", name, lp.GetValue())
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMetricsCanBeTurnedOff(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t), "METRICS", "false")
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics with METRICS=false: %d, want 404", resp.StatusCode)
+	}
+}

@@ -1,0 +1,304 @@
+package wechat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// TokenSource fetches access tokens: a *Client, or Mock in development.
+type TokenSource interface {
+	StableToken(ctx context.Context, forceRefresh bool) (*AccessToken, error)
+}
+
+// TokenStore shares the app's access_token among server instances
+// (db.WeChatStore). A lease lets one instance at a time refresh it.
+type TokenStore interface {
+	// LoadToken returns the stored token (sealed; "" when none), its
+	// expiry, and when it is due to be fetched again.
+	LoadToken(ctx context.Context, appID string) (sealed string, expiresAt, refreshAt time.Time, err error)
+	// AcquireTokenLease makes owner the refresher until `until`, unless
+	// another owner's lease is still running at `at`.
+	AcquireTokenLease(ctx context.Context, appID, owner string, at, until time.Time) (bool, error)
+	// SaveToken stores a fetched token and ends owner's lease.
+	SaveToken(ctx context.Context, appID, owner, sealed string, expiresAt, refreshAt time.Time) error
+	// ReleaseTokenLease ends owner's lease without a new token.
+	ReleaseTokenLease(ctx context.Context, appID, owner string) error
+}
+
+// TokenSealer keeps the stored token sealed at rest (secret.Keyring).
+type TokenSealer interface {
+	Seal(plaintext, aad []byte) (string, error)
+	Open(sealed string, aad []byte) ([]byte, error)
+}
+
+// Shared makes a TokenCache share its token through a store.
+type Shared struct {
+	Store TokenStore
+	Keys  TokenSealer
+	AppID string
+}
+
+// refreshMargin is how long before expiry a token is fetched again, at
+// most; a tenth of a short-lived token's life.
+const refreshMargin = 5 * time.Minute
+
+// leaseFor bounds one instance's refresh; past it another takes over.
+const leaseFor = 30 * time.Second
+
+// fetchTimeout bounds a fetch that no caller is waiting for any more.
+const fetchTimeout = time.Minute
+
+// TokenCache keeps the app's access_token in memory, fetches it from
+// WeChat's stable_token only when it nears expiry or WeChat rejects it,
+// and never forces a refresh. Concurrent callers share one fetch. With
+// Shared, all instances share one token through the database: one
+// instance at a time refreshes it, under a lease, and the others read what
+// it stored. The zero value is not usable; use NewTokenCache.
+type TokenCache struct {
+	src    TokenSource
+	shared *Shared
+	owner  string // this cache's name on the lease
+	now    func() time.Time
+
+	mu        sync.Mutex
+	token     string
+	expiresAt time.Time
+	refreshAt time.Time
+	rejected  string // a token WeChat refused: never to be handed out again
+	inflight  *tokenFetch
+}
+
+type tokenFetch struct {
+	done  chan struct{} // closed when token and err are set
+	token string
+	err   error
+}
+
+// NewTokenCache returns a cache over src, kept in this process only.
+func NewTokenCache(src TokenSource) *TokenCache {
+	var b [8]byte
+	rand.Read(b[:]) //nolint:errcheck // never fails (crypto/rand)
+	return &TokenCache{src: src, owner: hex.EncodeToString(b[:]), now: time.Now}
+}
+
+// NewSharedTokenCache returns a cache over src whose token all instances
+// with the same store and AppID share.
+func NewSharedTokenCache(src TokenSource, shared *Shared) *TokenCache {
+	tc := NewTokenCache(src)
+	tc.shared = shared
+	return tc
+}
+
+// Token returns a current access_token, fetching one when needed. Errors
+// are those of the source or the store, or ctx's.
+func (tc *TokenCache) Token(ctx context.Context) (string, error) {
+	tc.mu.Lock()
+	if tc.token != "" && tc.now().Before(tc.refreshAt) {
+		tok := tc.token
+		tc.mu.Unlock()
+		return tok, nil
+	}
+	f := tc.inflight
+	if f == nil {
+		f = &tokenFetch{done: make(chan struct{})}
+		tc.inflight = f
+		// The fetch outlives a caller that gives up, so that the others
+		// waiting on it still get a token.
+		go tc.fetch(context.WithoutCancel(ctx), f, tc.rejected)
+	}
+	tc.mu.Unlock()
+
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-f.done:
+		return f.token, f.err
+	}
+}
+
+func (tc *TokenCache) fetch(ctx context.Context, f *tokenFetch, rejected string) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	var (
+		tok            string
+		exp, refreshAt time.Time
+		err            error
+	)
+	if tc.shared != nil {
+		tok, exp, refreshAt, err = tc.obtainShared(ctx, rejected)
+	} else {
+		var at *AccessToken
+		if at, err = tc.src.StableToken(ctx, false); err == nil {
+			tc.mu.Lock()
+			prev := tc.token
+			tc.mu.Unlock()
+			tok, exp = at.Token, tc.now().Add(at.ExpiresIn)
+			refreshAt = nextRefresh(at, prev, exp)
+		}
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if err != nil {
+		f.err = err
+	} else {
+		f.token = tok
+		tc.token, tc.expiresAt, tc.refreshAt = tok, exp, refreshAt
+	}
+	tc.inflight = nil
+	close(f.done)
+}
+
+// nextRefresh is when a token just fetched, expiring at exp, is fetched
+// again: a margin before it expires. When the fetch brought back the
+// token held before (stable_token hands out a new one only once the old
+// one has expired), the next fetch waits for the expiry WeChat just told.
+func nextRefresh(at *AccessToken, prev string, exp time.Time) time.Time {
+	if at.Token == prev {
+		return exp
+	}
+	return exp.Add(-min(refreshMargin, at.ExpiresIn/10))
+}
+
+// obtainShared returns the shared token, refreshing it under the lease
+// when it is due, or missing, or the rejected one. While another instance
+// holds the lease, the stored token serves as long as it is valid; without
+// one, it waits for that instance to store the new token.
+func (tc *TokenCache) obtainShared(ctx context.Context, rejected string) (tok string, exp, refreshAt time.Time, err error) {
+	sh := tc.shared
+	for wait := 20 * time.Millisecond; ; wait = min(wait*2, 500*time.Millisecond) {
+		now := tc.now()
+		st, err := tc.loadShared(ctx)
+		if err != nil {
+			return "", time.Time{}, time.Time{}, err
+		}
+		if st.usable(rejected, now) && now.Before(st.refreshAt) {
+			return st.token, st.expiresAt, st.refreshAt, nil
+		}
+		won, err := sh.Store.AcquireTokenLease(ctx, sh.AppID, tc.owner, now, now.Add(leaseFor))
+		if err != nil {
+			return "", time.Time{}, time.Time{}, fmt.Errorf("access_token lease: %w", err)
+		}
+		if won {
+			return tc.refreshShared(ctx, rejected)
+		}
+		if st.usable(rejected, now) {
+			// Another instance is refreshing; this token is still good.
+			return st.token, st.expiresAt, now.Add(wait), nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", time.Time{}, time.Time{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// refreshShared runs under the lease: it fetches a token unless another
+// instance stored a good one in the meantime, and stores it.
+func (tc *TokenCache) refreshShared(ctx context.Context, rejected string) (string, time.Time, time.Time, error) {
+	sh := tc.shared
+	release := func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		sh.Store.ReleaseTokenLease(rctx, sh.AppID, tc.owner) //nolint:errcheck // the lease runs out anyway
+	}
+	now := tc.now()
+	st, err := tc.loadShared(ctx)
+	if err != nil {
+		release()
+		return "", time.Time{}, time.Time{}, err
+	}
+	if st.usable(rejected, now) && now.Before(st.refreshAt) {
+		release()
+		return st.token, st.expiresAt, st.refreshAt, nil
+	}
+	at, err := tc.src.StableToken(ctx, false)
+	if err != nil {
+		release()
+		return "", time.Time{}, time.Time{}, err
+	}
+	exp := tc.now().Add(at.ExpiresIn)
+	refreshAt := nextRefresh(at, st.token, exp)
+	sealed, err := sh.Keys.Seal([]byte(at.Token), tokenAAD(sh.AppID))
+	if err == nil {
+		err = sh.Store.SaveToken(ctx, sh.AppID, tc.owner, sealed, exp, refreshAt)
+	}
+	if err != nil {
+		release()
+		// The token is good even if the other instances cannot see it.
+		if soon := tc.now().Add(time.Minute); soon.Before(refreshAt) {
+			refreshAt = soon
+		}
+		return at.Token, exp, refreshAt, nil
+	}
+	return at.Token, exp, refreshAt, nil
+}
+
+// sharedToken is the stored token, opened.
+type sharedToken struct {
+	token                string
+	expiresAt, refreshAt time.Time
+}
+
+func (st sharedToken) usable(rejected string, now time.Time) bool {
+	return st.token != "" && st.token != rejected && now.Before(st.expiresAt)
+}
+
+func (tc *TokenCache) loadShared(ctx context.Context) (sharedToken, error) {
+	sh := tc.shared
+	sealed, exp, refreshAt, err := sh.Store.LoadToken(ctx, sh.AppID)
+	if err != nil {
+		return sharedToken{}, fmt.Errorf("load access_token: %w", err)
+	}
+	if sealed == "" {
+		return sharedToken{}, nil
+	}
+	b, err := sh.Keys.Open(sealed, tokenAAD(sh.AppID))
+	if err != nil {
+		// Sealed under a key this instance lacks: fetch a new one.
+		return sharedToken{}, nil
+	}
+	return sharedToken{token: string(b), expiresAt: exp, refreshAt: refreshAt}, nil
+}
+
+func tokenAAD(appID string) []byte { return []byte("wxtodo/access_token\x00" + appID) }
+
+// Invalidate drops token from the cache if it is still the cached one, so
+// that the next Token fetches again and never hands token out again.
+func (tc *TokenCache) Invalidate(token string) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.rejected = token
+	if tc.token == token {
+		tc.token = ""
+	}
+}
+
+// Do calls fn with the current access_token. When WeChat rejects that
+// token (IsAccessTokenInvalid), for instance because it expired early, it
+// gets the token once more, without forcing a refresh (shared: from the
+// store when another instance refreshed it already, else from WeChat) and,
+// if that is a different one, calls fn again. It returns fn's error.
+func (tc *TokenCache) Do(ctx context.Context, fn func(ctx context.Context, accessToken string) error) error {
+	tok, err := tc.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("access_token: %w", err)
+	}
+	err = fn(ctx, tok)
+	if !IsAccessTokenInvalid(err) {
+		return err
+	}
+	tc.Invalidate(tok)
+	next, ferr := tc.Token(ctx)
+	if ferr != nil || next == tok {
+		return errors.Join(err, ferr)
+	}
+	return fn(ctx, next)
+}
