@@ -7,9 +7,9 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"path/filepath"
 	"time"
 
 	"wxtodo/db"

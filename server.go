@@ -194,10 +194,10 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		UserService: &user.Service{Store: db.NewUserStore(store)},
 		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
 		DataService: &auth.Data{
-			AppID:  dataAppID,
-			Keys:   keys,
-			Store:  wxStore,
-			API:    api,
+			AppID: dataAppID,
+			Keys:  keys,
+			Store: wxStore,
+			API:   api,
 			// One access_token for all instances, through the database.
 			Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
 			Log:    log,

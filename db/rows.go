@@ -48,12 +48,12 @@ type sessionRow struct {
 type wechatTokenRow struct {
 	bun.BaseModel `bun:"table:wechat_tokens"`
 
-	AppID       string     `bun:",pk"`
-	Token       *string    `bun:""` // sealed
-	ExpiresAt   *time.Time `bun:""`
-	LeaseOwner  *string    `bun:""`
-	LeaseUntil  *time.Time `bun:""`
-	RefreshAt   *time.Time `bun:""` // when the token is due to be fetched again
+	AppID      string     `bun:",pk"`
+	Token      *string    `bun:""` // sealed
+	ExpiresAt  *time.Time `bun:""`
+	LeaseOwner *string    `bun:""`
+	LeaseUntil *time.Time `bun:""`
+	RefreshAt  *time.Time `bun:""` // when the token is due to be fetched again
 }
 
 type todoRow struct {

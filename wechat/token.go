@@ -73,4 +73,3 @@ func (c *Client) StableToken(ctx context.Context, forceRefresh bool) (*AccessTok
 	}
 	return tok, nil
 }
-
