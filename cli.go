@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"wxtodo/auth"
 	"wxtodo/db"
 )
 
@@ -49,6 +50,8 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stderr, "wxtodo:", err)
 			return exitUsage
 		}
+	case "rekey":
+		err = rekeyCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help":
@@ -121,6 +124,36 @@ func migrateCmd(ctx context.Context, sub string, args []string, getenv func(stri
 	}
 }
 
+// rekeyCmd re-seals the stored secrets under DATA_KEY, after a rotation
+// that listed the previous key in DATA_KEY_OLD.
+func rekeyCmd(ctx context.Context, args []string, getenv func(string) string, out, logOut io.Writer) error {
+	cfg, err := loadConfig(getenv, args)
+	if err != nil {
+		return err
+	}
+	if cfg.DataKey == "" {
+		return errors.New("DATA_KEY: rekey moves secrets to DATA_KEY; set it (and the previous key in DATA_KEY_OLD)")
+	}
+	keys, err := dataKeys(cfg, newLogger(logOut, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	n, err := auth.Rekey(ctx, keys, db.NewWeChatStore(store))
+	if err != nil {
+		return fmt.Errorf("rekey: %w", err)
+	}
+	fmt.Fprintf(out, "re-sealed the session_keys of %d users under key %s; the shared access_token will be fetched again\n", n, keys.PrimaryID())
+	return nil
+}
+
 func printStatus(ctx context.Context, store *db.DB, out io.Writer) error {
 	ms, err := store.MigrationStatus(ctx)
 	if err != nil {
@@ -191,6 +224,8 @@ Usage:
   wxtodo migrate up [settings]     apply the migrations that have not run
   wxtodo migrate down [settings]   undo the last batch of migrations
   wxtodo migrate status [settings] list the migrations and whether each has run
+  wxtodo rekey [settings]          re-seal stored secrets under DATA_KEY after a rotation
+                                   (the previous key in DATA_KEY_OLD)
   wxtodo version                   print the version, commit and Go version
   wxtodo help                      print this text (also -h)
 

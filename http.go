@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"wxtodo/auth"
+	"wxtodo/errcode"
 	"wxtodo/metrics"
 	"wxtodo/playground"
 	"wxtodo/reqctx"
+	"wxtodo/wechat"
 )
 
 // MaxBodyBytes bounds a request body.
@@ -42,6 +44,8 @@ type routes struct {
 	db             pinger
 	playground     bool
 	signInCode     string // the playground's sign-in button (development mode)
+	// devData, in development mode only, serves sample encrypted data.
+	devData *auth.Data
 	requestTimeout time.Duration
 	trustProxy     bool
 	metrics        *metrics.Metrics // nil: no /metrics and nothing counted
@@ -58,6 +62,9 @@ func (rt *routes) handler() http.Handler {
 	if rt.metrics != nil {
 		mux.Handle("GET /metrics", rt.metrics.Handler())
 	}
+	if rt.devData != nil {
+		mux.HandleFunc("GET /dev/sample-encrypted-data", rt.sampleEncryptedData)
+	}
 	if rt.playground {
 		playground.Register(mux, playground.Options{Endpoint: "/query", SignInCode: rt.signInCode})
 	}
@@ -73,6 +80,32 @@ func (rt *routes) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// sampleEncryptedData hands the signed-in caller encryptedData and iv
+// sealed with their session_key and the mock's AppID, as wx.getWeRunData
+// would: what to pass to decryptData in development.
+func (rt *routes) sampleEncryptedData(w http.ResponseWriter, r *http.Request) {
+	c, err := auth.Require(r.Context())
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, errcode.Unauthenticated, "send Authorization: Bearer <token> (log in first)")
+		return
+	}
+	enc, iv, err := rt.devData.Sample(r.Context(), c.User.ID, wechat.Mock{}.SampleEncryptedData)
+	if err != nil {
+		code := errcode.Code(err)
+		if code == "" {
+			rt.log.ErrorContext(r.Context(), "sample encrypted data", "err", err)
+			code = errcode.Internal
+		}
+		writeError(w, http.StatusConflict, code, "no session_key for this user: log in again")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"encryptedData": enc,
+		"iv":            iv,
+		"try":           `query ($input: DecryptDataInput!) { decryptData(input: $input) } with {"input": {"encryptedData": ..., "iv": ...}}`,
+	})
 }
 
 // withRequest gives every request an ID (the client's X-Request-Id when it

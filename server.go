@@ -189,19 +189,20 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
 		Keys:         keys,
 	}
+	data := &auth.Data{
+		AppID:  dataAppID,
+		Keys:   keys,
+		Store:  wxStore,
+		API:    api,
+		// One access_token for all instances, through the database.
+		Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
+		Log:    log,
+	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,
 		UserService: &user.Service{Store: db.NewUserStore(store)},
 		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
-		DataService: &auth.Data{
-			AppID: dataAppID,
-			Keys:  keys,
-			Store: wxStore,
-			API:   api,
-			// One access_token for all instances, through the database.
-			Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
-			Log:    log,
-		},
+		DataService: data,
 	}
 	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
 	if met != nil {
@@ -218,6 +219,9 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		requestTimeout: cfg.RequestTimeout,
 		trustProxy:     cfg.TrustProxy,
 		metrics:        met,
+	}
+	if cfg.devMode() {
+		rt.devData = data
 	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -43,8 +43,76 @@ func (s *Service) sealSessionKey(id Identity, sessionKey string) (SealedKey, err
 // UserKeys are a user's sealed session_keys and the identity they are
 // bound to.
 type UserKeys struct {
+	UserID            int64
 	AppID, OpenID     string
 	Current, Previous string // sealed; "" when none
+}
+
+// Rotator is a Sealer that can tell what a retired key sealed.
+type Rotator interface {
+	Sealer
+	NeedsRotation(sealed string) bool
+}
+
+// RekeyStore is what Rekey rewrites.
+type RekeyStore interface {
+	SealedKeysAfter(ctx context.Context, afterID int64, limit int) ([]UserKeys, error)
+	ReplaceSealedKeys(ctx context.Context, was, now UserKeys, fingerprint []byte) (bool, error)
+	ClearToken(ctx context.Context) error
+}
+
+// Rekey re-seals every stored session_key that a retired key (DATA_KEY_OLD)
+// sealed under the current DATA_KEY, and drops the shared access_token
+// (the next use fetches it again). It returns how many users it rewrote.
+// Values no configured key opens are dropped: they are lost already.
+func Rekey(ctx context.Context, keys Rotator, store RekeyStore) (int, error) {
+	if err := store.ClearToken(ctx); err != nil {
+		return 0, fmt.Errorf("drop access_token: %w", err)
+	}
+	var after int64
+	n := 0
+	for {
+		batch, err := store.SealedKeysAfter(ctx, after, 500)
+		if err != nil {
+			return n, fmt.Errorf("read session keys: %w", err)
+		}
+		if len(batch) == 0 {
+			return n, nil
+		}
+		for _, k := range batch {
+			after = k.UserID
+			aad := sessionKeyAAD(k.AppID, k.OpenID)
+			now, changed := k, false
+			var fp []byte
+			for _, p := range []*string{&now.Current, &now.Previous} {
+				if *p == "" || !keys.NeedsRotation(*p) {
+					continue
+				}
+				changed = true
+				plain, err := keys.Open(*p, aad)
+				if err != nil {
+					*p = ""
+					continue
+				}
+				if *p, err = keys.Seal(plain, aad); err != nil {
+					return n, fmt.Errorf("seal: %w", err)
+				}
+				if p == &now.Current {
+					fp = keys.Fingerprint(plain)
+				}
+			}
+			if !changed {
+				continue
+			}
+			ok, err := store.ReplaceSealedKeys(ctx, k, now, fp)
+			if err != nil {
+				return n, fmt.Errorf("user %d: %w", k.UserID, err)
+			}
+			if ok {
+				n++
+			}
+		}
+	}
 }
 
 // DataStore is what the WeChat data features keep.
@@ -267,4 +335,19 @@ func (d *Data) logger() *slog.Logger {
 		return d.Log
 	}
 	return slog.Default()
+}
+
+// Sample encrypts a sample with the user's current session_key, as a
+// WeChat API would for the client: for development, where the mock stands
+// in for WeChat, so that decryptData can be tried. It must never be served
+// in production.
+func (d *Data) Sample(ctx context.Context, userID int64, encrypt func(sessionKey string) (encryptedData, iv string, err error)) (string, string, error) {
+	_, current, _, err := d.sessionKeys(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	if !wellFormedKey(current) {
+		return "", "", errStale
+	}
+	return encrypt(current)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -57,62 +56,66 @@ func (s *WeChatStore) SetPhoneNumber(ctx context.Context, userID int64, phone st
 	return row.user(), nil
 }
 
-// Reseal rewrites every sealed session_key through reseal (to move them to
-// a new DATA_KEY), a batch at a time, and returns how many it rewrote.
-// reseal returns the value to store and whether it changed.
-func (s *WeChatStore) Reseal(ctx context.Context, reseal func(appID, openID, sealed string) (string, bool, error)) (int, error) {
-	var (
-		after int64
-		n     int
-	)
-	for {
-		var rows []userRow
-		err := s.db.NewSelect().Model(&rows).
-			Column("id", "app_id", "open_id", "session_key", "prev_session_key").
-			Where("id > ?", after).
-			Where("session_key IS NOT NULL OR prev_session_key IS NOT NULL").
-			Order("id").Limit(500).Scan(ctx)
-		if err != nil {
-			return n, translate(err)
+// SealedKeysAfter implements auth.RekeyStore: up to limit users with a
+// stored session_key and an id above afterID, in id order.
+func (s *WeChatStore) SealedKeysAfter(ctx context.Context, afterID int64, limit int) ([]auth.UserKeys, error) {
+	var rows []userRow
+	err := s.db.NewSelect().Model(&rows).
+		Column("id", "app_id", "open_id", "session_key", "prev_session_key").
+		Where("id > ?", afterID).
+		Where("session_key IS NOT NULL OR prev_session_key IS NOT NULL").
+		Order("id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make([]auth.UserKeys, len(rows))
+	for i, r := range rows {
+		out[i] = auth.UserKeys{UserID: r.ID, AppID: r.AppID, OpenID: r.OpenID}
+		if r.SessionKey != nil {
+			out[i].Current = *r.SessionKey
 		}
-		if len(rows) == 0 {
-			return n, nil
-		}
-		for _, r := range rows {
-			after = r.ID
-			changed := false
-			for _, p := range []**string{&r.SessionKey, &r.PrevSessionKey} {
-				if *p == nil {
-					continue
-				}
-				v, ok, err := reseal(r.AppID, r.OpenID, **p)
-				if err != nil {
-					return n, fmt.Errorf("user %d: %w", r.ID, err)
-				}
-				if ok {
-					*p, changed = &v, true
-				}
-			}
-			if !changed {
-				continue
-			}
-			// Only if the key is still the one read: a login in between
-			// wrote a fresh one under the new key already.
-			res, err := s.db.NewUpdate().Model((*userRow)(nil)).
-				Set("session_key = ?", r.SessionKey).
-				Set("prev_session_key = ?", r.PrevSessionKey).
-				Where("id = ?", r.ID).
-				Where("session_key_fp = ?", r.SessionKeyFP).
-				Exec(ctx)
-			if err != nil {
-				return n, translate(err)
-			}
-			if k, _ := res.RowsAffected(); k == 1 {
-				n++
-			}
+		if r.PrevSessionKey != nil {
+			out[i].Previous = *r.PrevSessionKey
 		}
 	}
+	return out, nil
 }
+
+// ReplaceSealedKeys implements auth.RekeyStore: it writes only if the
+// user's session_key is still was (a login in between stored a new one,
+// sealed under the new key already).
+func (s *WeChatStore) ReplaceSealedKeys(ctx context.Context, was auth.UserKeys, now auth.UserKeys, fingerprint []byte) (bool, error) {
+	q := s.db.NewUpdate().Model((*userRow)(nil)).
+		Set("session_key = ?", orNull(now.Current)).
+		Set("prev_session_key = ?", orNull(now.Previous)).
+		Where("id = ?", was.UserID)
+	if fingerprint != nil {
+		q = q.Set("session_key_fp = ?", fingerprint)
+	}
+	if was.Current == "" {
+		q = q.Where("session_key IS NULL")
+	} else {
+		q = q.Where("session_key = ?", was.Current)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, translate(err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ClearToken implements auth.RekeyStore: the shared access_token is
+// dropped rather than resealed; the next use fetches it again.
+func (s *WeChatStore) ClearToken(ctx context.Context) error {
+	_, err := s.db.NewUpdate().Model((*wechatTokenRow)(nil)).
+		Set("token = NULL").Set("expires_at = NULL").Set("refresh_at = NULL").
+		Where("token IS NOT NULL").Exec(ctx)
+	return translate(err)
+}
+
+// orNull is s, or NULL for "".
+func orNull(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
 // LoadToken implements wechat.TokenStore.
 func (s *WeChatStore) LoadToken(ctx context.Context, appID string) (string, time.Time, time.Time, error) {
