@@ -144,7 +144,7 @@ func userIDs(answers []loginData) map[string]bool {
 func dumpTables(t *testing.T, e *env) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"users", "sessions", "login_codes", "todos"} {
+	for _, table := range []string{"users", "sessions", "login_codes", "todos", "wechat_tokens"} {
 		rows, err := e.app.DB.QueryContext(context.Background(), "SELECT * FROM "+table)
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)

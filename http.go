@@ -38,14 +38,14 @@ type pinger interface {
 }
 
 type routes struct {
-	log            *slog.Logger
-	graphql        http.Handler
-	auth           *auth.Service
-	db             pinger
-	playground     bool
-	signInCode     string // the playground's sign-in button (development mode)
+	log        *slog.Logger
+	graphql    http.Handler
+	auth       *auth.Service
+	db         pinger
+	playground bool
+	signInCode string // the playground's sign-in button (development mode)
 	// devData, in development mode only, serves sample encrypted data.
-	devData *auth.Data
+	devData        *auth.Data
 	requestTimeout time.Duration
 	trustProxy     bool
 	metrics        *metrics.Metrics // nil: no /metrics and nothing counted

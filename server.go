@@ -190,10 +190,10 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Keys:         keys,
 	}
 	data := &auth.Data{
-		AppID:  dataAppID,
-		Keys:   keys,
-		Store:  wxStore,
-		API:    api,
+		AppID: dataAppID,
+		Keys:  keys,
+		Store: wxStore,
+		API:   api,
 		// One access_token for all instances, through the database.
 		Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
 		Log:    log,
