@@ -126,7 +126,7 @@ env -i PATH="$PATH" HOME="$tmp" \
   ADDR="127.0.0.1:$app_port" \
   DATABASE_URL="sqlite:$tmp/wxtodo.db" \
   WECHAT_APPID="$appid" WECHAT_SECRET="$secret" WECHAT_API_BASE="$wechat_base" \
-  TRUST_PROXY=true \
+  TRUST_PROXY=true DATA_KEY="$(openssl rand -base64 32)" \
   "$tmp/wxtodo" >"$tmp/wxtodo.log" 2>&1 &
 wxtodo_pid=$!
 pids+=("$wxtodo_pid")
