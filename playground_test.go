@@ -93,7 +93,12 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		chromedp.Evaluate(`document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()`, &result),
 	)
 	if err != nil {
-		t.Fatalf("browser: %v", err)
+		// What the page showed, for the failure report.
+		var note string
+		dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer dcancel()
+		chromedp.Run(dctx, chromedp.Evaluate(`document.body.innerText.slice(0, 2000)`, &note)) //nolint:errcheck // best effort
+		t.Fatalf("browser: %v\npage text:\n%s", err, note)
 	}
 	if !strings.Contains(headers, `"Authorization": "Bearer `) {
 		t.Errorf("after signing in, the Headers pane holds %q; want the Authorization header", headers)
