@@ -138,35 +138,37 @@ func TestDecryptDataAfterTheSessionKeyMovedOn(t *testing.T) {
 }
 
 func TestVerifyUserData(t *testing.T) {
-	e := newEnv(t, dbtest.SQLiteURL(t))
-	token, _ := e.login("fred")
-	raw := `{"nickName":"Fred","gender":0,"language":"zh_CN","city":"","province":"","country":"","avatarUrl":"https://example.com/a.png"}`
-	sum := sha1.Sum([]byte(raw + wechattest.SessionKey("fred")))
-	sig := hex.EncodeToString(sum[:])
-	cases := []struct {
-		name, raw, sig string
-		want           bool
-	}{
-		{"WeChat's signature", raw, sig, true},
-		{"upper-case hex", raw, strings.ToUpper(sig), true},
-		{"rawData changed", raw + " ", sig, false},
-		{"signature changed", raw, "0" + sig[1:], false},
-		{"sha1 of rawData alone", raw, func() string { s := sha1.Sum([]byte(raw)); return hex.EncodeToString(s[:]) }(), false},
-		{"empty", "", "", false},
-	}
-	for _, c := range cases {
-		var got struct{ VerifyUserData bool }
-		e.ok(token, verifyQuery, map[string]any{"raw": c.raw, "sig": c.sig}, &got)
-		if got.VerifyUserData != c.want {
-			t.Errorf("%s: got %v, want %v", c.name, got.VerifyUserData, c.want)
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		e := newEnv(t, url)
+		token, _ := e.login("fred")
+		raw := `{"nickName":"Fred","gender":0,"language":"zh_CN","city":"","province":"","country":"","avatarUrl":"https://example.com/a.png"}`
+		sum := sha1.Sum([]byte(raw + wechattest.SessionKey("fred")))
+		sig := hex.EncodeToString(sum[:])
+		cases := []struct {
+			name, raw, sig string
+			want           bool
+		}{
+			{"WeChat's signature", raw, sig, true},
+			{"upper-case hex", raw, strings.ToUpper(sig), true},
+			{"rawData changed", raw + " ", sig, false},
+			{"signature changed", raw, "0" + sig[1:], false},
+			{"sha1 of rawData alone", raw, func() string { s := sha1.Sum([]byte(raw)); return hex.EncodeToString(s[:]) }(), false},
+			{"empty", "", "", false},
 		}
-	}
-	var m struct{ VerifyUserData bool }
-	e.ok(token, `mutation($raw: String!, $sig: String!) { verifyUserData(input: {rawData: $raw, signature: $sig}) }`, map[string]any{"raw": raw, "sig": sig}, &m)
-	if !m.VerifyUserData {
-		t.Errorf("Mutation.verifyUserData disagrees with Query.verifyUserData")
-	}
-	e.fails("", verifyQuery, map[string]any{"raw": raw, "sig": sig}, "UNAUTHENTICATED")
+		for _, c := range cases {
+			var got struct{ VerifyUserData bool }
+			e.ok(token, verifyQuery, map[string]any{"raw": c.raw, "sig": c.sig}, &got)
+			if got.VerifyUserData != c.want {
+				t.Errorf("%s: got %v, want %v", c.name, got.VerifyUserData, c.want)
+			}
+		}
+		var m struct{ VerifyUserData bool }
+		e.ok(token, `mutation($raw: String!, $sig: String!) { verifyUserData(input: {rawData: $raw, signature: $sig}) }`, map[string]any{"raw": raw, "sig": sig}, &m)
+		if !m.VerifyUserData {
+			t.Errorf("Mutation.verifyUserData disagrees with Query.verifyUserData")
+		}
+		e.fails("", verifyQuery, map[string]any{"raw": raw, "sig": sig}, "UNAUTHENTICATED")
+	})
 }
 
 func TestCheckSession(t *testing.T) {

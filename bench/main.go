@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"wxtodo/db/dbtest"
+	"wxtodo/secret"
 )
 
 // options are the command-line flags.
@@ -232,6 +233,7 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 		"WECHAT_API_BASE":       wx.URL,
 		"LOGIN_RATE_PER_MINUTE": "0",
 		"LOG_LEVEL":             "error",
+		"DATA_KEY":              secret.NewKey(),
 	}
 
 	// wxtodo first: it migrates the database the seed and the baseline use.

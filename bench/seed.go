@@ -164,8 +164,8 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 	for i := 0; i < len(all); i += batch {
 		part := all[i:min(i+batch, len(all))]
 		var sb strings.Builder
-		sb.WriteString("INSERT INTO sessions (token_hash, user_id, session_key, created_at, expires_at) VALUES ")
-		args := make([]any, 0, 5*len(part))
+		sb.WriteString("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ")
+		args := make([]any, 0, 4*len(part))
 		for j, u := range part {
 			token, hash := auth.NewToken()
 			u.Token = token
@@ -173,8 +173,8 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 				sb.WriteString(", ")
 			}
 			k := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5)
-			args = append(args, hash[:], u.ID, "sk", d.ts(now), d.ts(far))
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4)
+			args = append(args, hash[:], u.ID, d.ts(now), d.ts(far))
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return nil, fmt.Errorf("seed sessions: %w", err)

@@ -18,6 +18,9 @@ package main
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -78,6 +81,20 @@ func run(ctx context.Context) error {
 	if s.appID == "" || s.secret == "" {
 		return errors.New("WECHAT_APPID and WECHAT_SECRET must be set")
 	}
+	raw, err := base64.StdEncoding.DecodeString(env("DATA_KEY", ""))
+	if err != nil || len(raw) != 32 {
+		return errors.New("DATA_KEY must be the base64 of 32 bytes")
+	}
+	block, err := aes.NewCipher(raw)
+	if err != nil {
+		return err
+	}
+	if s.dataKey, err = cipher.NewGCM(block); err != nil {
+		return err
+	}
+	mac := hmac.New(sha256.New, raw)
+	mac.Write([]byte("fingerprint"))
+	s.fpKey = mac.Sum(nil)
 	// As wechat.New: a pooled client that keeps 32 idle connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
@@ -129,6 +146,21 @@ func run(ctx context.Context) error {
 	return srv.Shutdown(sctx)
 }
 
+// seal encrypts a session_key for storage: AES-GCM with a random nonce,
+// bound to the user, base64.
+func (s *server) seal(sessionKey, openID string) string {
+	nonce := make([]byte, s.dataKey.NonceSize(), s.dataKey.NonceSize()+len(sessionKey)+s.dataKey.Overhead())
+	rand.Read(nonce) //nolint:errcheck // never fails (crypto/rand)
+	out := s.dataKey.Seal(nonce, nonce, []byte(sessionKey), []byte(s.appID+"\x00"+openID))
+	return "v1." + base64.RawURLEncoding.EncodeToString(out)
+}
+
+func (s *server) fingerprint(sessionKey string) []byte {
+	mac := hmac.New(sha256.New, s.fpKey)
+	mac.Write([]byte(sessionKey))
+	return mac.Sum(nil)
+}
+
 // server answers /query.
 type server struct {
 	store      store
@@ -139,6 +171,10 @@ type server struct {
 	wx         *http.Client
 	ttl        time.Duration
 	renewAfter time.Duration
+	// dataKey seals session_keys at rest and fpKey fingerprints them, as
+	// wxtodo's secret.Keyring does.
+	dataKey cipher.AEAD
+	fpKey   []byte
 }
 
 // apiError is a GraphQL error as wxtodo presents it.
@@ -582,7 +618,8 @@ func (s *server) login(ctx context.Context, raw json.RawMessage) (any, error) {
 	}
 	u, created, err := s.store.signIn(ctx, signIn{
 		AppID: s.appID, OpenID: wx.OpenID, UnionID: wx.UnionID,
-		TokenHash: hash[:], SessionKey: wx.SessionKey, ExpiresAt: expires, CodeHash: codeHash, Now: dbNow(),
+		TokenHash: hash[:], ExpiresAt: expires, CodeHash: codeHash, Now: dbNow(),
+		SealedKey: s.seal(wx.SessionKey, wx.OpenID), KeyFingerprint: s.fingerprint(wx.SessionKey),
 	})
 	if err != nil {
 		s.releaseCode(ctx, codeHash)

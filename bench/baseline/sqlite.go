@@ -28,7 +28,7 @@ var sqliteStatements = []string{
 	sqlSessionByToken, sqlExtendSession, sqlListFirst, sqlListAfter, sqlCount,
 	sqlInsertTodo, sqlBumpTodoCount, sqlBumpDoneCount, sqlLockTodoSQLite,
 	updateSQL(true, false), updateSQL(false, true), updateSQL(true, true),
-	sqlClaimCode, sqlReleaseCode, sqlInsertUser, sqlSelectUser, sqlSetUnionID,
+	sqlClaimCode, sqlReleaseCode, sqlInsertUser, sqlSignInUser,
 	sqlInsertSession, sqlSetCodeUser,
 }
 
@@ -177,7 +177,7 @@ func (ts timeScanner) Scan(v any) error {
 func (s *sqliteStore) sessionByToken(ctx context.Context, hash []byte) (*session, error) {
 	var ss session
 	err := s.queryRow(ctx, nil, sqlSessionByToken, hash).
-		Scan(&ss.ID, &ss.UserID, &ss.SessionKey, timeScanner{&ss.ExpiresAt}, &ss.Nickname, &ss.AvatarURL, timeScanner{&ss.CreatedAt})
+		Scan(&ss.ID, &ss.UserID, timeScanner{&ss.ExpiresAt}, &ss.Nickname, &ss.AvatarURL, &ss.PhoneNumber, timeScanner{&ss.CreatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -301,24 +301,19 @@ func (s *sqliteStore) signIn(ctx context.Context, in signIn) (*user, bool, error
 	now := sqliteTime(in.Now)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), now))
+		u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, now))
 		switch {
 		case err == nil:
 			created = true
 		case errors.Is(err, errNoRows):
-			if u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlSelectUser, in.AppID, in.OpenID)); err != nil {
-				return fmt.Errorf("select user: %w", err)
-			}
-			if in.UnionID != "" && (u.UnionID == nil || *u.UnionID != in.UnionID) {
-				if _, err := s.exec(ctx, tx, sqlSetUnionID, in.UnionID, now, u.ID); err != nil {
-					return err
-				}
+			if u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlSignInUser, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), now)); err != nil {
+				return fmt.Errorf("update user: %w", err)
 			}
 		default:
 			return fmt.Errorf("insert user: %w", err)
 		}
 		var sessionID int64
-		if err := s.queryRow(ctx, tx, sqlInsertSession, in.TokenHash, u.ID, in.SessionKey, now, sqliteTime(in.ExpiresAt)).Scan(&sessionID); err != nil {
+		if err := s.queryRow(ctx, tx, sqlInsertSession, in.TokenHash, u.ID, now, sqliteTime(in.ExpiresAt)).Scan(&sessionID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
 		_, err = s.exec(ctx, tx, sqlSetCodeUser, u.ID, in.CodeHash)

@@ -30,13 +30,13 @@ var errNoRows = errors.New("no rows")
 
 // session is a session joined with its user.
 type session struct {
-	ID         int64
-	UserID     int64
-	SessionKey string
-	ExpiresAt  time.Time
-	Nickname   string
-	AvatarURL  string
-	CreatedAt  time.Time
+	ID          int64
+	UserID      int64
+	ExpiresAt   time.Time
+	Nickname    string
+	AvatarURL   string
+	PhoneNumber *string
+	CreatedAt   time.Time
 }
 
 type todo struct {
@@ -66,7 +66,8 @@ type user struct {
 type signIn struct {
 	AppID, OpenID, UnionID string
 	TokenHash              []byte
-	SessionKey             string
+	SealedKey              string // the session_key, sealed as wxtodo seals it
+	KeyFingerprint         []byte
 	ExpiresAt              time.Time
 	CodeHash               []byte
 	Now                    time.Time
@@ -86,7 +87,7 @@ const (
 	todoCols = `id, user_id, title, done, client_mutation_id, created_at, updated_at`
 	userCols = `id, app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at`
 
-	sqlSessionByToken = `SELECT s.id, s.user_id, s.session_key, s.expires_at, u.nickname, u.avatar_url, u.created_at
+	sqlSessionByToken = `SELECT s.id, s.user_id, s.expires_at, u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = $1`
 	sqlExtendSession  = `UPDATE sessions SET expires_at = $1 WHERE id = $2`
 	sqlListFirst      = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 ORDER BY id DESC LIMIT $2`
@@ -97,10 +98,9 @@ const (
 	sqlBumpDoneCount  = `UPDATE users SET done_count = done_count + $1 WHERE id = $2`
 	sqlClaimCode      = `INSERT INTO login_codes (code_hash, user_id, created_at) VALUES ($1, NULL, $2) ON CONFLICT (code_hash) DO NOTHING`
 	sqlReleaseCode    = `DELETE FROM login_codes WHERE code_hash = $1`
-	sqlInsertUser     = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $4) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
-	sqlSelectUser     = `SELECT ` + userCols + ` FROM users WHERE app_id = $1 AND open_id = $2`
-	sqlSetUnionID     = `UPDATE users SET union_id = $1, updated_at = $2 WHERE id = $3`
-	sqlInsertSession  = `INSERT INTO sessions (token_hash, user_id, session_key, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+	sqlInsertUser     = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
+	sqlSignInUser     = `UPDATE users SET prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END, session_key = $3, session_key_fp = $4, union_id = COALESCE($5, union_id), updated_at = $6 WHERE app_id = $1 AND open_id = $2 RETURNING ` + userCols
+	sqlInsertSession  = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`
 	sqlSetCodeUser    = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
 	sqlLockTodoPG     = `SELECT done FROM todos WHERE id = $1 AND user_id = $2 FOR UPDATE`
 	sqlLockTodoSQLite = `SELECT done FROM todos WHERE id = $1 AND user_id = $2`
@@ -174,7 +174,7 @@ func pgErr(err error) error {
 func (s *pgStore) sessionByToken(ctx context.Context, hash []byte) (*session, error) {
 	var ss session
 	err := s.pool.QueryRow(ctx, sqlSessionByToken, hash).
-		Scan(&ss.ID, &ss.UserID, &ss.SessionKey, &ss.ExpiresAt, &ss.Nickname, &ss.AvatarURL, &ss.CreatedAt)
+		Scan(&ss.ID, &ss.UserID, &ss.ExpiresAt, &ss.Nickname, &ss.AvatarURL, &ss.PhoneNumber, &ss.CreatedAt)
 	if err != nil {
 		return nil, pgErr(err)
 	}
@@ -293,24 +293,19 @@ func (s *pgStore) signIn(ctx context.Context, in signIn) (*user, bool, error) {
 	)
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		u, err = scanUserPG(tx.QueryRow(ctx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.Now))
+		u, err = scanUserPG(tx.QueryRow(ctx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, in.Now))
 		switch {
 		case err == nil:
 			created = true
 		case errors.Is(err, errNoRows):
-			if u, err = scanUserPG(tx.QueryRow(ctx, sqlSelectUser, in.AppID, in.OpenID)); err != nil {
-				return fmt.Errorf("select user: %w", err)
-			}
-			if in.UnionID != "" && (u.UnionID == nil || *u.UnionID != in.UnionID) {
-				if _, err := tx.Exec(ctx, sqlSetUnionID, in.UnionID, in.Now, u.ID); err != nil {
-					return err
-				}
+			if u, err = scanUserPG(tx.QueryRow(ctx, sqlSignInUser, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), in.Now)); err != nil {
+				return fmt.Errorf("update user: %w", err)
 			}
 		default:
 			return fmt.Errorf("insert user: %w", err)
 		}
 		var sessionID int64
-		if err := tx.QueryRow(ctx, sqlInsertSession, in.TokenHash, u.ID, in.SessionKey, in.Now, in.ExpiresAt).Scan(&sessionID); err != nil {
+		if err := tx.QueryRow(ctx, sqlInsertSession, in.TokenHash, u.ID, in.Now, in.ExpiresAt).Scan(&sessionID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
 		_, err = tx.Exec(ctx, sqlSetCodeUser, u.ID, in.CodeHash)
