@@ -35,6 +35,9 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if wantsHelp(rest) {
 		cmd = "help"
 	}
+	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {
+		cmd = "version"
+	}
 	var err error
 	switch cmd {
 	case "serve":

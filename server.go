@@ -197,6 +197,9 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		// One access_token for all instances, through the database.
 		Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
 		Log:    log,
+		// A few checksession calls a minute per user after failed
+		// decryptions; past that, undecryptable data is bad input.
+		StaleCheckLimiter: ratelimit.New(6, 3),
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,

@@ -476,3 +476,17 @@ func TestDevelopmentModeWeChatData(t *testing.T) {
 		t.Errorf("production serves the dev sample endpoint: %v %v", resp.StatusCode, err)
 	}
 }
+
+// TestGarbageDoesNotSpendWeChatQuota: undecryptable data asks WeChat's
+// checksession a few times a minute per user at most.
+func TestGarbageDoesNotSpendWeChatQuota(t *testing.T) {
+	e := newEnv(t, dbtest.SQLiteURL(t))
+	token, _ := e.login("lena")
+	for i := range 20 {
+		garbage := encryptUnpadded(t, base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("garbage key %04d", i))), make([]byte, 32))
+		e.fails(token, decryptQuery, map[string]any{"input": garbage}, "BAD_USER_INPUT")
+	}
+	if n := e.wx.CheckSessionCalls(wechattest.OpenID("lena")); n < 1 || n > 3 {
+		t.Errorf("20 undecryptable payloads made %d checksession calls, want 1 to 3", n)
+	}
+}

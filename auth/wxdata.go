@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"wxtodo/errcode"
@@ -147,6 +148,10 @@ type Data struct {
 	API    WeChatAPI
 	Tokens AccessTokens
 	Log    *slog.Logger
+	// StaleCheckLimiter, if set, bounds per user how often a failed
+	// decryption asks WeChat whether the session_key is stale, so that a
+	// client sending garbage cannot spend the app's WeChat quota.
+	StaleCheckLimiter interface{ Allow(key string) bool }
 }
 
 var errStale = &errcode.Error{
@@ -223,7 +228,7 @@ func (d *Data) DecryptData(ctx context.Context, userID int64, encryptedData, iv 
 	// Under neither: the client may have called wx.login without logging
 	// in here, which moves WeChat's key on; WeChat knows whether ours is
 	// still current. When it is, or cannot say, the data is bad.
-	if d.keyIsStale(ctx, openID, current) {
+	if d.mayCheckStale(userID) && d.keyIsStale(ctx, openID, current) {
 		return nil, errStale
 	}
 	return nil, &errcode.Error{Code: errcode.BadUserInput, Field: "encryptedData",
@@ -240,6 +245,10 @@ func wellFormedKey(k string) bool {
 // maxEncryptedData bounds encryptedData; WeChat's are a few KB (30 days of
 // WeRun steps).
 const maxEncryptedData = 256 << 10
+
+func (d *Data) mayCheckStale(userID int64) bool {
+	return d.StaleCheckLimiter == nil || d.StaleCheckLimiter.Allow(strconv.FormatInt(userID, 10))
+}
 
 // keyIsStale asks WeChat, briefly, whether sessionKey is no longer the
 // user's; false when WeChat cannot say.
