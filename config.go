@@ -7,12 +7,10 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"wxtodo/db"
 	"wxtodo/secret"
 	"wxtodo/wechat"
 )
@@ -70,7 +68,7 @@ var settings = []setting{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"DATA_KEY", "", "base64 of 32 random bytes sealing session_keys and access_tokens at rest (openssl rand -base64 32); unset: DATA_KEY_FILE"},
 	{"DATA_KEY_OLD", "", "comma-separated earlier DATA_KEYs, still opening what they sealed until 'wxtodo rekey' has run"},
-	{"DATA_KEY_FILE", "", "where the data key is kept, created if missing, when DATA_KEY is unset (one instance only); unset: data.key beside the SQLite file, or data/data.key"},
+	{"DATA_KEY_FILE", "data/data.key", "where the data key is kept, created if missing, when DATA_KEY is unset (development; one instance only)"},
 }
 
 // loadConfig reads the configuration. A bad value is an error that names
@@ -188,18 +186,6 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
-}
-
-// keyFile is where the data key lives when DATA_KEY is unset: beside the
-// SQLite file, or under ./data.
-func (c *config) keyFile() string {
-	if c.DataKeyFile != "" {
-		return c.DataKeyFile
-	}
-	if path, ok := db.SQLitePath(c.DatabaseURL); ok {
-		return filepath.Join(filepath.Dir(path), "data.key")
-	}
-	return filepath.Join("data", "data.key")
 }
 
 func isLoopback(host string) bool {

@@ -18,6 +18,7 @@ import (
 
 	"wxtodo/db"
 	"wxtodo/db/dbtest"
+	"wxtodo/secret"
 	"wxtodo/wechat/wechattest"
 )
 
@@ -38,7 +39,7 @@ func startServerProcess(t *testing.T, env ...string) *serverProcess {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), append([]string{"WXTODO_TEST_SERVE=1", "ADDR=127.0.0.1:0"}, env...)...)
+	cmd.Env = append(os.Environ(), append([]string{"WXTODO_TEST_SERVE=1", "ADDR=127.0.0.1:0", "DATA_KEY=" + secret.NewKey()}, env...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

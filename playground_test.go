@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,8 @@ func chromium(t *testing.T) string {
 // `go run .` does.
 func devEnv(t *testing.T) *env {
 	t.Helper()
-	cfg, err := loadConfig(configEnv("DATABASE_URL", dbtest.SQLiteURL(t), "LOG_LEVEL", "warn"), nil)
+	cfg, err := loadConfig(configEnv("DATABASE_URL", dbtest.SQLiteURL(t), "LOG_LEVEL", "warn",
+		"DATA_KEY_FILE", filepath.Join(t.TempDir(), "data.key")), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -246,7 +246,7 @@ func dataKeys(cfg *config, log *slog.Logger) (*secret.Keyring, error) {
 		}
 		return kr, nil
 	}
-	path := cfg.keyFile()
+	path := cfg.DataKeyFile
 	k, err := secret.LoadOrCreateKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("DATA_KEY_FILE: %w", err)
