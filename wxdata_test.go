@@ -294,18 +294,18 @@ func TestAccessTokenIsSharedByInstances(t *testing.T) {
 			t.Errorf("after the token expired: %d stable_token calls in all, want 2", n)
 		}
 
-		// A token that lives 2s is fetched again once per lifetime, ahead
-		// of its expiry, whichever instance is asked.
-		e.wx.SetTokenTTL(2 * time.Second)
+		// A token that lives 3s is fetched again once per lifetime,
+		// whichever instance is asked.
+		e.wx.SetTokenTTL(3 * time.Second)
 		e.wx.RotateToken() // as a forced refresh elsewhere would: 40001 for the stored one
 		wave("rotated")
 		if n := e.wx.StableTokenCalls(); n != 3 {
 			t.Errorf("after the token was rotated: %d stable_token calls in all, want 3", n)
 		}
-		time.Sleep(2100 * time.Millisecond)
+		time.Sleep(3100 * time.Millisecond)
 		wave("after-expiry")
 		if n := e.wx.StableTokenCalls(); n != 4 {
-			t.Errorf("after the 2s token's life: %d stable_token calls in all, want 4", n)
+			t.Errorf("after the 3s token's life: %d stable_token calls in all, want 4", n)
 		}
 		if n := e.wx.ForcedRefreshes(); n != 0 {
 			t.Errorf("%d forced refreshes, want none", n)
