@@ -48,11 +48,6 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return exitUsage
 		}
 		err = migrateCmd(ctx, rest[0], rest[1:], getenv, stdout)
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "wxtodo:", err)
-			return exitUsage
-		}
 	case "rekey":
 		err = rekeyCmd(ctx, rest, getenv, stdout, stderr)
 	case "version":
@@ -61,6 +56,11 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stdout)
 	default:
 		fmt.Fprintf(stderr, "wxtodo: unknown command %q; see wxtodo -h\n", cmd)
+		return exitUsage
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "wxtodo:", err)
 		return exitUsage
 	}
 	if err != nil {

@@ -63,7 +63,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"migrate sideways", nil, []string{"migrate", "sideways"}, exitUsage, "up, down or status"},
 		{"bad setting in the environment", []string{"SESSION_TTL", "soon"}, []string{"migrate", "status"}, exitError, "SESSION_TTL"},
 		{"bad setting as a flag", nil, []string{"-request-timeout", "-3s"}, exitError, "REQUEST_TIMEOUT"},
-		{"unknown flag", nil, []string{"-colour", "blue"}, exitError, "-colour"},
+		{"unknown flag", nil, []string{"-colour", "blue"}, exitUsage, "-colour"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -85,7 +85,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		vals[s.env] = fs.String(flagName(s.env), v, s.help+" ($"+s.env+")")
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("flags: %w", err)
+		return nil, usageError(err.Error() + "; see wxtodo -h")
 	}
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
 

@@ -154,6 +154,9 @@ func route(path string) string {
 	case "/query", "/healthz", "/readyz", "/metrics", "/":
 		return path
 	}
+	if path == "/dev/sample-encrypted-data" {
+		return path
+	}
 	if strings.HasPrefix(path, playground.AssetPrefix) {
 		return playground.AssetPrefix
 	}

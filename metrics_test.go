@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -69,7 +70,7 @@ next:
 
 func TestMetrics(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
-		e := newEnv(t, databaseURL)
+		e := newEnv(t, databaseURL, "WECHAT_TIMEOUT", "300ms")
 		token, _ := e.login("metrics-user")
 		e.ok(token, `mutation { createTodo(input: {title: "a"}) { id } }`, nil, nil)
 		e.ok(token, `{ todos(first: 5) { totalCount } }`, nil, nil)
@@ -80,6 +81,8 @@ func TestMetrics(t *testing.T) {
 		e.fails(token, `{ me { id }`, nil, "GRAPHQL_PARSE_FAILED")
 		e.wx.On("bad-code", wechattest.Reply{Errcode: 40029})
 		e.fails("", `mutation { login(input: {code: "bad-code"}) { token } }`, nil, "WECHAT_ERROR")
+		e.wx.On("slow-code", wechattest.Reply{Delay: 2 * time.Second})
+		e.fails("", `mutation { login(input: {code: "slow-code"}) { token } }`, nil, "WECHAT_UNAVAILABLE")
 		http.Get(e.srv.URL + "/no/such/path") //nolint:errcheck // counted, nothing to read
 
 		fams := e.scrape()
@@ -89,6 +92,7 @@ func TestMetrics(t *testing.T) {
 		}{
 			{"login", "OK", 1},
 			{"login", "WECHAT_ERROR", 1},
+			{"login", "WECHAT_UNAVAILABLE", 1},
 			{"createTodo", "OK", 1},
 			{"todos", "OK", 2},
 			{"todos", "UNAUTHENTICATED", 1},
@@ -105,8 +109,8 @@ func TestMetrics(t *testing.T) {
 		if n, ok := sample(fams, "wxtodo_graphql_operation_duration_seconds", "operation", "todos"); !ok || n != 3 {
 			t.Errorf("latency histogram for todos has %v observations, want 3", n)
 		}
-		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "/query", "status", "200"); n != 7 {
-			t.Errorf("http requests to /query with 200: %v, want 7", n)
+		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "/query", "status", "200"); n != 8 {
+			t.Errorf("http requests to /query with 200: %v, want 8", n)
 		}
 		if n, _ := sample(fams, "wxtodo_http_requests_total", "route", "/query", "status", "422"); n != 2 {
 			t.Errorf("http requests to /query with 422 (parse and validation errors): %v, want 2", n)
@@ -119,6 +123,9 @@ func TestMetrics(t *testing.T) {
 		}
 		if n, _ := sample(fams, "wxtodo_wechat_calls_total", "api", "jscode2session", "errcode", "40029"); n != 1 {
 			t.Errorf("jscode2session errcode 40029 counted %v times, want 1", n)
+		}
+		if n, _ := sample(fams, "wxtodo_wechat_calls_total", "api", "jscode2session", "errcode", "timeout"); n != 1 {
+			t.Errorf("jscode2session timeouts counted %v times, want 1", n)
 		}
 		if n, _ := sample(fams, "wxtodo_wechat_call_duration_seconds", "api", "jscode2session"); n < 2 {
 			t.Errorf("jscode2session latency observations: %v, want >= 2", n)

@@ -70,15 +70,29 @@ func Rekey(ctx context.Context, keys Rotator, store RekeyStore) (int, error) {
 	if err := store.ClearToken(ctx); err != nil {
 		return 0, fmt.Errorf("drop access_token: %w", err)
 	}
+	total := 0
+	// A login between reading a user and rewriting them skips the user
+	// (their new key is sealed under DATA_KEY already, the previous one
+	// maybe not): passes repeat until none is skipped.
+	for pass := 0; pass < 5; pass++ {
+		n, skipped, err := rekeyPass(ctx, keys, store)
+		total += n
+		if err != nil || skipped == 0 {
+			return total, err
+		}
+	}
+	return total, errors.New("users kept logging in while being re-sealed: run rekey again")
+}
+
+func rekeyPass(ctx context.Context, keys Rotator, store RekeyStore) (n, skipped int, err error) {
 	var after int64
-	n := 0
 	for {
 		batch, err := store.SealedKeysAfter(ctx, after, 500)
 		if err != nil {
-			return n, fmt.Errorf("read session keys: %w", err)
+			return n, skipped, fmt.Errorf("read session keys: %w", err)
 		}
 		if len(batch) == 0 {
-			return n, nil
+			return n, skipped, nil
 		}
 		for _, k := range batch {
 			after = k.UserID
@@ -92,11 +106,11 @@ func Rekey(ctx context.Context, keys Rotator, store RekeyStore) (int, error) {
 				changed = true
 				plain, err := keys.Open(*p, aad)
 				if err != nil {
-					*p = ""
+					*p = "" // no configured key opens it: lost already
 					continue
 				}
 				if *p, err = keys.Seal(plain, aad); err != nil {
-					return n, fmt.Errorf("seal: %w", err)
+					return n, skipped, fmt.Errorf("seal: %w", err)
 				}
 				if p == &now.Current {
 					fp = keys.Fingerprint(plain)
@@ -107,10 +121,12 @@ func Rekey(ctx context.Context, keys Rotator, store RekeyStore) (int, error) {
 			}
 			ok, err := store.ReplaceSealedKeys(ctx, k, now, fp)
 			if err != nil {
-				return n, fmt.Errorf("user %d: %w", k.UserID, err)
+				return n, skipped, fmt.Errorf("user %d: %w", k.UserID, err)
 			}
 			if ok {
 				n++
+			} else {
+				skipped++
 			}
 		}
 	}
@@ -303,7 +319,18 @@ func (d *Data) CheckSession(ctx context.Context, userID int64) (bool, error) {
 	case errors.As(err, &werr) && werr.Code == wechat.CodeInvalidSignature:
 		return false, nil
 	}
-	return false, wechatError(ctx, d.logger(), "checksession", "WeChat refused the session check", err)
+	return false, d.apiError(ctx, "checksession", "WeChat refused the session check", err)
+}
+
+// apiError maps a failed call of a WeChat API that needs the access_token.
+// Without a token the call never reached the API: that is the server's
+// problem (the log says which), and the client may only retry later.
+func (d *Data) apiError(ctx context.Context, api, refused string, err error) error {
+	if errors.Is(err, wechat.ErrAccessToken) {
+		d.logger().WarnContext(ctx, "no access_token for "+api, "err", err)
+		return &errcode.Error{Code: errcode.WeChatUnavailable, Message: "WeChat is unavailable, try again", Err: err}
+	}
+	return wechatError(ctx, d.logger(), api, refused, err)
 }
 
 // BindPhoneNumber trades the code from a getPhoneNumber button at WeChat
@@ -323,7 +350,7 @@ func (d *Data) BindPhoneNumber(ctx context.Context, userID int64, code string) (
 		return err
 	})
 	if err != nil {
-		return nil, wechatError(ctx, d.logger(), "getuserphonenumber", "WeChat refused the phone number code", err)
+		return nil, d.apiError(ctx, "getuserphonenumber", "WeChat refused the phone number code", err)
 	}
 	phone := info.PhoneNumber
 	if phone == "" {

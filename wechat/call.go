@@ -110,12 +110,19 @@ func (c *Client) send(ctx context.Context, k *call) (code int, retry bool, err e
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return 0, ctx.Err() == nil && isTransient(err), fmt.Errorf("%w: %s", ErrUnavailable, k.scrub(err.Error()))
+		if cerr := ctx.Err(); cerr != nil {
+			// Keep the deadline recognisable (metrics count timeouts).
+			return 0, false, fmt.Errorf("%w: %w", ErrUnavailable, cerr)
+		}
+		return 0, isTransient(err), fmt.Errorf("%w: %s", ErrUnavailable, k.scrub(err.Error()))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
-		return 0, ctx.Err() == nil, fmt.Errorf("%w: read answer: %s", ErrUnavailable, k.scrub(err.Error()))
+		if cerr := ctx.Err(); cerr != nil {
+			return 0, false, fmt.Errorf("%w: read answer: %w", ErrUnavailable, cerr)
+		}
+		return 0, true, fmt.Errorf("%w: read answer: %s", ErrUnavailable, k.scrub(err.Error()))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return 0, resp.StatusCode >= 500, fmt.Errorf("%w: http status %d", ErrUnavailable, resp.StatusCode)

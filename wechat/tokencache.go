@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// ErrAccessToken marks a call that never reached the API because no
+// access_token could be had: the server's problem, not the caller's.
+var ErrAccessToken = errors.New("no access_token")
+
 // TokenSource fetches access tokens: a *Client, or Mock in development.
 type TokenSource interface {
 	StableToken(ctx context.Context, forceRefresh bool) (*AccessToken, error)
@@ -47,11 +51,17 @@ type Shared struct {
 // most; a tenth of a short-lived token's life.
 const refreshMargin = 5 * time.Minute
 
-// leaseFor bounds one instance's refresh; past it another takes over.
-const leaseFor = 30 * time.Second
-
-// fetchTimeout bounds a fetch that no caller is waiting for any more.
+// fetchTimeout bounds a fetch, whether or not a caller still waits for it.
 const fetchTimeout = time.Minute
+
+// leaseFor bounds one instance's refresh; past it another takes over. It
+// outlasts the longest fetch, so that a slow holder is not overtaken.
+const leaseFor = fetchTimeout + 15*time.Second
+
+// retryAfter is how soon a token is fetched again when a fetch failed
+// while the token in hand was still valid, or when WeChat handed back the
+// token it had just rejected: a bound on stable_token calls either way.
+const retryAfter = 30 * time.Second
 
 // TokenCache keeps the app's access_token in memory, fetches it from
 // WeChat's stable_token only when it nears expiry or WeChat rejects it,
@@ -69,7 +79,8 @@ type TokenCache struct {
 	token     string
 	expiresAt time.Time
 	refreshAt time.Time
-	rejected  string // a token WeChat refused: never to be handed out again
+	rejected  string // the token WeChat refused last
+	confirmed bool   // and stable_token handed it back since: do not ask again before refreshAt
 	inflight  *tokenFetch
 }
 
@@ -143,11 +154,22 @@ func (tc *TokenCache) fetch(ctx context.Context, f *tokenFetch, rejected string)
 	}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if err != nil {
-		f.err = err
-	} else {
+	now := tc.now()
+	switch {
+	case err == nil:
+		if tok == tc.rejected {
+			// WeChat insists on the token it just refused (or it was
+			// refused while this fetch ran): use it, but ask again soon.
+			refreshAt, tc.confirmed = now.Add(retryAfter), true
+		}
 		f.token = tok
 		tc.token, tc.expiresAt, tc.refreshAt = tok, exp, refreshAt
+	case tc.token != "" && tc.token != tc.rejected && now.Before(tc.expiresAt):
+		// A refresh ahead of expiry failed: the token in hand still works.
+		f.token = tc.token
+		tc.refreshAt = now.Add(retryAfter)
+	default:
+		f.err = err
 	}
 	tc.inflight = nil
 	close(f.done)
@@ -222,10 +244,17 @@ func (tc *TokenCache) refreshShared(ctx context.Context, rejected string) (strin
 	at, err := tc.src.StableToken(ctx, false)
 	if err != nil {
 		release()
+		if st.usable(rejected, tc.now()) {
+			// Ahead of expiry, a failed refresh costs nothing yet.
+			return st.token, st.expiresAt, tc.now().Add(retryAfter), nil
+		}
 		return "", time.Time{}, time.Time{}, err
 	}
 	exp := tc.now().Add(at.ExpiresIn)
 	refreshAt := nextRefresh(at, st.token, exp)
+	if at.Token == rejected {
+		refreshAt = tc.now().Add(retryAfter)
+	}
 	sealed, err := sh.Keys.Seal([]byte(at.Token), tokenAAD(sh.AppID))
 	if err == nil {
 		err = sh.Store.SaveToken(ctx, sh.AppID, tc.owner, sealed, exp, refreshAt)
@@ -271,11 +300,15 @@ func (tc *TokenCache) loadShared(ctx context.Context) (sharedToken, error) {
 func tokenAAD(appID string) []byte { return []byte("wxtodo/access_token\x00" + appID) }
 
 // Invalidate drops token from the cache if it is still the cached one, so
-// that the next Token fetches again and never hands token out again.
+// that the next Token fetches again. Should WeChat hand the same token
+// back, it is used, but fetched again within retryAfter.
 func (tc *TokenCache) Invalidate(token string) {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	tc.rejected = token
+	if token == tc.rejected && tc.confirmed && tc.now().Before(tc.refreshAt) {
+		return // WeChat handed it back a moment ago: asking again will not help
+	}
+	tc.rejected, tc.confirmed = token, false
 	if tc.token == token {
 		tc.token = ""
 	}
@@ -289,7 +322,7 @@ func (tc *TokenCache) Invalidate(token string) {
 func (tc *TokenCache) Do(ctx context.Context, fn func(ctx context.Context, accessToken string) error) error {
 	tok, err := tc.Token(ctx)
 	if err != nil {
-		return fmt.Errorf("access_token: %w", err)
+		return fmt.Errorf("%w: %w", ErrAccessToken, err)
 	}
 	err = fn(ctx, tok)
 	if !IsAccessTokenInvalid(err) {

@@ -66,13 +66,27 @@ type countingSource struct {
 	mu    sync.Mutex
 	calls int
 	life  time.Duration
+	fail  bool   // answer an error
+	fixed string // answer this token every time
 }
 
 func (c *countingSource) StableToken(context.Context, bool) (*wechat.AccessToken, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls++
+	if c.fail {
+		return nil, &wechat.Error{Code: -1, Msg: "system busy"}
+	}
+	if c.fixed != "" {
+		return &wechat.AccessToken{Token: c.fixed, ExpiresIn: c.life}, nil
+	}
 	return &wechat.AccessToken{Token: fmt.Sprintf("tok-%d", c.calls), ExpiresIn: c.life}, nil
+}
+
+func (c *countingSource) set(fail bool, fixed string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail, c.fixed = fail, fixed
 }
 
 func (c *countingSource) count() int {
@@ -189,6 +203,45 @@ func TestSharedTokenCache(t *testing.T) {
 		}
 		if n := src.count(); n != 2 {
 			t.Errorf("%d fetches, want 2", n)
+		}
+	})
+
+	t.Run("a failed refresh ahead of expiry keeps the valid token", func(t *testing.T) {
+		_, src, clk, caches := setup()
+		token(t, caches[0])
+		clk.add(2*time.Hour - time.Minute) // due, still valid
+		src.set(true, "")
+		for _, tc := range caches {
+			if tok := token(t, tc); tok != "tok-1" {
+				t.Errorf("during a stable_token outage: %q, want the still valid tok-1", tok)
+			}
+		}
+		calls := src.count()
+		token(t, caches[0])
+		if n := src.count(); n != calls {
+			t.Errorf("asked again at once after a failure: %d calls, then %d", calls, n)
+		}
+		clk.add(2 * time.Minute) // expired
+		if _, err := caches[0].Token(ctx); err == nil {
+			t.Errorf("an expired token with WeChat down: no error")
+		}
+	})
+
+	t.Run("WeChat handing back the rejected token is asked again only after a while", func(t *testing.T) {
+		_, src, clk, caches := setup()
+		first := token(t, caches[0])
+		src.set(false, first)
+		for range 5 {
+			caches[0].Invalidate(first)
+			token(t, caches[0])
+		}
+		if n := src.count(); n != 2 {
+			t.Errorf("5 rejections of a token WeChat keeps handing out: %d stable_token calls, want 2", n)
+		}
+		clk.add(time.Minute)
+		token(t, caches[1])
+		if n := src.count(); n != 3 {
+			t.Errorf("after the retry interval: %d calls, want 3", n)
 		}
 	})
 }

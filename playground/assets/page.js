@@ -45,7 +45,9 @@
       query: current.query,
       headers: current.headers,
       isHeadersEditorEnabled: true,
-      shouldPersistHeaders: true,
+      // Kept across reloads only in development mode: elsewhere a crafted
+      // ?query= link must not run with a token saved earlier.
+      shouldPersistHeaders: body.dataset.persistHeaders === 'true',
       defaultEditorToolsVisibility: 'headers',
       onEditQuery: function (q) { current.query = q; },
       onEditHeaders: function (h) { current.headers = h; }
