@@ -122,35 +122,22 @@ func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 			mu       sync.Mutex
 			answered []string
 			sent     atomic.Int64
-			stop     = make(chan struct{})
-			wg       sync.WaitGroup
 		)
-		for w := 0; w < 16; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					title := fmt.Sprintf("w%02d-%05d", w, i)
-					sent.Add(1)
-					r, err := postJSON(client, p.url, token, `mutation($t: String!) { createTodo(input: {title: $t}) { id title } }`, map[string]any{"t": title})
-					if err != nil {
-						// Refused: the server has stopped accepting.
-						time.Sleep(5 * time.Millisecond)
-						continue
-					}
-					if len(r.Errors) == 0 {
-						mu.Lock()
-						answered = append(answered, title)
-						mu.Unlock()
-					}
-				}
-			}()
-		}
+		stopLoad := load(16, func(w, i int) {
+			title := fmt.Sprintf("w%02d-%05d", w, i)
+			sent.Add(1)
+			r, err := postJSON(client, p.url, token, `mutation($t: String!) { createTodo(input: {title: $t}) { id title } }`, map[string]any{"t": title})
+			if err != nil {
+				// Refused: the server has stopped accepting.
+				time.Sleep(5 * time.Millisecond)
+				return
+			}
+			if len(r.Errors) == 0 {
+				mu.Lock()
+				answered = append(answered, title)
+				mu.Unlock()
+			}
+		})
 		time.Sleep(700 * time.Millisecond)
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -163,8 +150,7 @@ func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 		case <-time.After(60 * time.Second):
 			t.Fatal("server did not stop within 60s of SIGTERM")
 		}
-		close(stop)
-		wg.Wait()
+		stopLoad()
 		if len(answered) == 0 {
 			t.Fatalf("no write succeeded before SIGTERM (%d sent)", sent.Load())
 		}
@@ -229,34 +215,21 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 	var (
 		mu    sync.Mutex
 		codes = map[string]int{}
-		stop  = make(chan struct{})
-		wg    sync.WaitGroup
 	)
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				r, err := postJSON(http.DefaultClient, e.srv.URL, token, create, map[string]any{"t": fmt.Sprintf("load-%d-%d", w, i)})
-				mu.Lock()
-				switch {
-				case err != nil:
-					codes["transport error"]++
-				case len(r.Errors) == 0:
-					codes["ok"]++
-				default:
-					codes[r.code()]++
-				}
-				mu.Unlock()
-				time.Sleep(10 * time.Millisecond)
-			}
-		}()
-	}
+	stopLoad := load(4, func(w, i int) {
+		r, err := postJSON(http.DefaultClient, e.srv.URL, token, create, map[string]any{"t": fmt.Sprintf("load-%d-%d", w, i)})
+		mu.Lock()
+		switch {
+		case err != nil:
+			codes["transport error"]++
+		case len(r.Errors) == 0:
+			codes["ok"]++
+		default:
+			codes[r.code()]++
+		}
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	})
 	time.Sleep(200 * time.Millisecond)
 	if err := cluster.Stop(); err != nil {
 		t.Fatal(err)
@@ -281,8 +254,7 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 	}
 	// Recovered without a restart.
 	e.ok(token, create, map[string]any{"t": "after"}, nil)
-	close(stop)
-	wg.Wait()
+	stopLoad()
 	t.Logf("outcomes under load: %v", codes)
 	for code, n := range codes {
 		switch code {
@@ -296,5 +268,29 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 	}
 	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("the outage logged internal errors:\n%s", e.logs.String())
+	}
+}
+
+// load runs do(w, i) in a loop on each of workers goroutines (w is the
+// worker, i counts its calls) until the returned stop is called; stop
+// waits for the workers to finish.
+func load(workers int, do func(w, i int)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				do(w, i)
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }

@@ -93,12 +93,12 @@ func (rt *routes) sampleEncryptedData(w http.ResponseWriter, r *http.Request) {
 	}
 	enc, iv, err := rt.devData.Sample(r.Context(), c.User.ID, wechat.Mock{}.SampleEncryptedData)
 	if err != nil {
-		code := errcode.Code(err)
-		if code == "" {
-			rt.log.ErrorContext(r.Context(), "sample encrypted data", "err", err)
-			code = errcode.Internal
+		if errcode.Code(err) == errcode.SessionKeyStale {
+			writeError(w, http.StatusConflict, errcode.SessionKeyStale, "no session_key for this user: log in again")
+			return
 		}
-		writeError(w, http.StatusConflict, code, "no session_key for this user: log in again")
+		rt.log.ErrorContext(r.Context(), "sample encrypted data", "err", err)
+		writeError(w, http.StatusInternalServerError, errcode.Internal, "internal server error")
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{

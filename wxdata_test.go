@@ -468,12 +468,21 @@ func TestDevelopmentModeWeChatData(t *testing.T) {
 	}
 	e.ok(token, bindPhoneMut, map[string]any{"code": "any"}, nil)
 
-	if resp, err := http.Get(e.srv.URL + "/dev/sample-encrypted-data"); err != nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("sample without a token: %v %v", resp.StatusCode, err)
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(e.srv.URL + "/dev/sample-encrypted-data"); got != http.StatusUnauthorized {
+		t.Errorf("sample without a token: %d, want 401", got)
 	}
 	prod := newEnv(t, dbtest.SQLiteURL(t))
-	if resp, err := http.Get(prod.srv.URL + "/dev/sample-encrypted-data"); err != nil || resp.StatusCode != http.StatusNotFound {
-		t.Errorf("production serves the dev sample endpoint: %v %v", resp.StatusCode, err)
+	if got := status(prod.srv.URL + "/dev/sample-encrypted-data"); got != http.StatusNotFound {
+		t.Errorf("production serves the dev sample endpoint: %d, want 404", got)
 	}
 }
 

@@ -14,6 +14,13 @@ step() { printf '\n=== %s\n' "$*"; }
 
 cd examples/miniprogram
 
+# The code generator needs Node.js 20 or later (with npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+  [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "the mini-program checks need Node.js >= 20 and npm on PATH" >&2
+  exit 1
+fi
+
 step "mini-program: npm ci (node $(node --version))"
 npm ci --no-audit --no-fund
 

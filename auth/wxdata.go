@@ -182,25 +182,19 @@ func (d *Data) sessionKeys(ctx context.Context, userID int64) (openID, current, 
 	if err != nil {
 		return "", "", "", fmt.Errorf("session keys: %w", err)
 	}
-	open := func(sealed string) (string, error) {
+	open := func(sealed string) string {
 		if sealed == "" || d.Keys == nil {
-			return "", nil
+			return ""
 		}
 		b, err := d.Keys.Open(sealed, sessionKeyAAD(k.AppID, k.OpenID))
 		if err != nil {
 			// Sealed under a key no longer configured: as good as none.
 			d.logger().WarnContext(ctx, "cannot open a stored session_key (DATA_KEY changed without DATA_KEY_OLD?)", "err", err)
-			return "", nil
+			return ""
 		}
-		return string(b), nil
+		return string(b)
 	}
-	if current, err = open(k.Current); err != nil {
-		return "", "", "", err
-	}
-	if previous, err = open(k.Previous); err != nil {
-		return "", "", "", err
-	}
-	return k.OpenID, current, previous, nil
+	return k.OpenID, open(k.Current), open(k.Previous), nil
 }
 
 // DecryptData decrypts encryptedData with the user's current session_key
