@@ -68,7 +68,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(browserProfile(t)),
 		chromedp.WindowSize(1280, 900),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -147,4 +147,25 @@ func TestPlaygroundServesItsOwnAssets(t *testing.T) {
 	if !strings.Contains(html, `Sign in as alice`) {
 		t.Errorf("development mode page lacks the sign-in note")
 	}
+}
+
+// browserProfile is a fresh Chromium user data directory. Chromium's helper
+// processes may still write to it for a moment after the browser is
+// cancelled, which t.TempDir's cleanup reports as a failure; this one is
+// removed with a few retries instead.
+func browserProfile(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "wxtodo-chromium-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", dir)
+	})
+	return dir
 }
