@@ -64,8 +64,8 @@ func tokenHash(tb testing.TB, token string) []byte {
 func sessionExpiry(e *env, token string) time.Time {
 	e.t.Helper()
 	var exp time.Time
-	if err := e.app.DB.NewRaw("SELECT expires_at FROM sessions WHERE token_hash = ?", tokenHash(e.t, token)).
-		Scan(context.Background(), &exp); err != nil {
+	if err := e.sqldb.QueryRowContext(context.Background(), "SELECT expires_at FROM sessions WHERE token_hash = $1", tokenHash(e.t, token)).
+		Scan(&exp); err != nil {
 		e.t.Fatalf("read expires_at: %v", err)
 	}
 	return exp
@@ -74,8 +74,7 @@ func sessionExpiry(e *env, token string) time.Time {
 // setSessionExpiry moves the expiry of token's session in the database.
 func setSessionExpiry(e *env, token string, at time.Time) {
 	e.t.Helper()
-	if _, err := e.app.DB.NewRaw("UPDATE sessions SET expires_at = ? WHERE token_hash = ?", at, tokenHash(e.t, token)).
-		Exec(context.Background()); err != nil {
+	if _, err := e.sqldb.ExecContext(context.Background(), "UPDATE sessions SET expires_at = $1 WHERE token_hash = $2", at.UTC(), tokenHash(e.t, token)); err != nil {
 		e.t.Fatalf("set expires_at: %v", err)
 	}
 }
@@ -161,7 +160,7 @@ func TestLoginRetriesSystemBusy(t *testing.T) {
 		if !d.Login.IsNewUser || d.Login.Token == "" {
 			t.Errorf("got %+v, want a new user's session", d.Login)
 		}
-		if n := e.count("users", "open_id = ?", wechattest.OpenID("busy-then-ok")); n != 1 {
+		if n := e.count("users", "open_id = $1", wechattest.OpenID("busy-then-ok")); n != 1 {
 			t.Errorf("got %d users, want 1", n)
 		}
 		if n := e.count("sessions", ""); n != 1 {
@@ -232,8 +231,8 @@ func TestLoginStoresUnionID(t *testing.T) {
 	unionID := func(e *env, openID string) string {
 		e.t.Helper()
 		var u sql.NullString
-		if err := e.app.DB.NewRaw("SELECT union_id FROM users WHERE open_id = ?", openID).
-			Scan(context.Background(), &u); err != nil {
+		if err := e.sqldb.QueryRowContext(context.Background(), "SELECT union_id FROM users WHERE open_id = $1", openID).
+			Scan(&u); err != nil {
 			e.t.Fatalf("read union_id of %s: %v", openID, err)
 		}
 		if !u.Valid {
@@ -289,7 +288,7 @@ func TestLoginStoresUnionID(t *testing.T) {
 			if got := unionID(e, "oid-late"); got != "union-late" {
 				t.Errorf("got union_id %q, want %q", got, "union-late")
 			}
-			if n := e.count("users", "open_id = ?", "oid-late"); n != 1 {
+			if n := e.count("users", "open_id = $1", "oid-late"); n != 1 {
 				t.Errorf("got %d users, want 1", n)
 			}
 		})
@@ -399,8 +398,7 @@ func TestExpiredToken(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
 		e := newEnv(t, url)
 		token, userID := e.login("expiring")
-		if _, err := e.app.DB.NewRaw("UPDATE sessions SET expires_at = ?", time.Now().Add(-time.Minute)).
-			Exec(context.Background()); err != nil {
+		if _, err := e.sqldb.ExecContext(context.Background(), "UPDATE sessions SET expires_at = $1", time.Now().Add(-time.Minute).UTC()); err != nil {
 			t.Fatalf("expire sessions: %v", err)
 		}
 		wantUnauthenticated(t, e.post(token, authMeQuery, nil), "EXPIRED_TOKEN")
@@ -771,7 +769,7 @@ func TestLoginCodeWithURLMetacharacters(t *testing.T) {
 				if n := e.wx.Calls(code); n != 1 {
 					t.Errorf("got %d calls to WeChat with js_code %q, want 1", n, code)
 				}
-				if n := e.count("users", "id = ? AND open_id = ?", id, wechattest.OpenID(code)); n != 1 {
+				if n := e.count("users", "id = $1 AND open_id = $2", id, wechattest.OpenID(code)); n != 1 {
 					t.Errorf("user %s: got %d rows with openid %q, want 1", id, n, wechattest.OpenID(code))
 				}
 			})

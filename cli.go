@@ -10,9 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"wxtodo/auth"
-	"wxtodo/db"
 )
 
 // version is set at build time (-ldflags "-X main.version=v1.2.3"); when
@@ -98,23 +95,12 @@ func migrateCmd(ctx context.Context, sub string, args []string, getenv func(stri
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
+	undone, status, err := migrate(ctx, cfg, sub)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return err
 	}
-	defer store.Close()
 	switch sub {
-	case "up":
-		if err := store.Migrate(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintln(out, "migrations applied")
-		return printStatus(ctx, store, out)
 	case "down":
-		undone, err := store.MigrateDown(ctx)
-		if err != nil {
-			return err
-		}
 		if len(undone) == 0 {
 			fmt.Fprintln(out, "nothing to undo")
 		}
@@ -122,9 +108,22 @@ func migrateCmd(ctx context.Context, sub string, args []string, getenv func(stri
 			fmt.Fprintln(out, "undid", name)
 		}
 		return nil
-	default:
-		return printStatus(ctx, store, out)
+	case "up":
+		fmt.Fprintln(out, "migrations applied")
 	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MIGRATION\tSTATUS\tGROUP\tAPPLIED AT")
+	for _, m := range status {
+		state, group, at := "pending", "-", "-"
+		if m.Applied {
+			state, group = "applied", fmt.Sprint(m.Group)
+			if !m.AppliedAt.IsZero() {
+				at = m.AppliedAt.UTC().Format(time.RFC3339)
+			}
+		}
+		fmt.Fprintf(tw, "%s_%s\t%s\t%s\t%s\n", m.Name, m.Comment, state, group, at)
+	}
+	return tw.Flush()
 }
 
 // rekeyCmd re-seals the stored secrets under DATA_KEY, after a rotation
@@ -134,47 +133,12 @@ func rekeyCmd(ctx context.Context, args []string, getenv func(string) string, ou
 	if err != nil {
 		return err
 	}
-	if cfg.DataKey == "" {
-		return errors.New("DATA_KEY: rekey moves secrets to DATA_KEY; set it (and the previous key in DATA_KEY_OLD)")
-	}
-	keys, err := dataKeys(cfg, newLogger(logOut, cfg.LogLevel))
+	n, keyID, err := rekey(ctx, cfg, newLogger(logOut, cfg.LogLevel))
 	if err != nil {
 		return err
 	}
-	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
-	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return err
-	}
-	n, err := auth.Rekey(ctx, keys, db.NewWeChatStore(store))
-	if err != nil {
-		return fmt.Errorf("rekey: %w", err)
-	}
-	fmt.Fprintf(out, "re-sealed the session_keys of %d users under key %s; the shared access_token will be fetched again\n", n, keys.PrimaryID())
+	fmt.Fprintf(out, "re-sealed the session_keys of %d users under key %s; the shared access_token will be fetched again\n", n, keyID)
 	return nil
-}
-
-func printStatus(ctx context.Context, store *db.DB, out io.Writer) error {
-	ms, err := store.MigrationStatus(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MIGRATION\tSTATUS\tGROUP\tAPPLIED AT")
-	for _, m := range ms {
-		status, group, at := "pending", "-", "-"
-		if m.Applied {
-			status, group = "applied", fmt.Sprint(m.Group)
-			if !m.AppliedAt.IsZero() {
-				at = m.AppliedAt.UTC().Format(time.RFC3339)
-			}
-		}
-		fmt.Fprintf(tw, "%s_%s\t%s\t%s\t%s\n", m.Name, m.Comment, status, group, at)
-	}
-	return tw.Flush()
 }
 
 // versionString is the version, the commit it was built from and the Go

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"wxtodo/db"
 	"wxtodo/db/dbtest"
 	"wxtodo/secret"
 	"wxtodo/wechat/wechattest"
@@ -155,28 +154,29 @@ func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 			t.Fatalf("no write succeeded before SIGTERM (%d sent)", sent.Load())
 		}
 
-		store, err := db.Open(context.Background(), url, db.Options{})
+		store := dbtest.Open(t, url)
+		titles := map[string]int{}
+		var rows []string
+		res, err := store.QueryContext(context.Background(), "SELECT title FROM todos")
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer store.Close()
-		titles := map[string]int{}
-		var rows []struct {
-			Title string
+		for res.Next() {
+			var title string
+			if err := res.Scan(&title); err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, title)
+			titles[title]++
 		}
-		if err := store.NewRaw("SELECT title FROM todos").Scan(context.Background(), &rows); err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			titles[r.Title]++
-		}
+		res.Close()
 		for _, a := range answered {
 			if titles[a] != 1 {
 				t.Errorf("write %q was answered with success, but is in the database %d times", a, titles[a])
 			}
 		}
 		var todoCount int
-		if err := store.NewRaw("SELECT todo_count FROM users").Scan(context.Background(), &todoCount); err != nil {
+		if err := store.QueryRowContext(context.Background(), "SELECT todo_count FROM users").Scan(&todoCount); err != nil {
 			t.Fatal(err)
 		}
 		if todoCount != len(rows) {

@@ -13,7 +13,7 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/jackc/pgerrcode v0.0.0-20240316143900-6e2875d9b438 // indirect
+require github.com/jackc/pgerrcode v0.0.0-20240316143900-6e2875d9b438
 
 require (
 	github.com/agnivade/levenshtein v1.2.2 // indirect
@@ -52,7 +52,7 @@ require (
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
 	golang.org/x/mod v0.42.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sync v0.24.0
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect

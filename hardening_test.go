@@ -71,7 +71,7 @@ func TestLoginRetriedWithSameCode(t *testing.T) {
 			const code = "plaintext-code-0xBEEF"
 			e.wx.On(code, wechattest.Reply{Body: `{"openid":"oid-hash-test","session_key":"sk"}`})
 			e.login(code)
-			if got := e.count("login_codes", "code_hash = ?", auth.CodeHash(wechattest.AppID, code)); got != 1 {
+			if got := e.count("login_codes", "code_hash = $1", auth.CodeHash(wechattest.AppID, code)); got != 1 {
 				t.Errorf("got %d login_codes rows with the code's hash, want 1", got)
 			}
 			dump := dumpTables(t, e)
@@ -145,7 +145,7 @@ func dumpTables(t *testing.T, e *env) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range []string{"users", "sessions", "login_codes", "todos", "wechat_tokens"} {
-		rows, err := e.app.DB.QueryContext(context.Background(), "SELECT * FROM "+table)
+		rows, err := e.sqldb.QueryContext(context.Background(), "SELECT * FROM "+table)
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)
 		}
@@ -348,12 +348,12 @@ func TestRequestDeadlineReachesDatabase(t *testing.T) {
 	// Hold the todo's row lock in another transaction: the update waits
 	// in the database until the request's deadline cancels it.
 	ctx := context.Background()
-	tx, err := e.app.DB.BeginTx(ctx, nil)
+	tx, err := e.sqldb.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // test cleanup
-	if _, err := tx.ExecContext(ctx, "SELECT id FROM todos WHERE id = ? FOR UPDATE", c.CreateTodo.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, "SELECT id FROM todos WHERE id = $1 FOR UPDATE", c.CreateTodo.ID); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -491,7 +491,7 @@ func TestConcurrentWritersNeverSeeLockedDatabase(t *testing.T) {
 		if len(errs) > 0 {
 			t.Fatalf("%d of %d writes failed, first: %s", len(errs), 2*writers*each, errs[0])
 		}
-		if got := e.count("todos", "done = ?", true); got != writers*each {
+		if got := e.count("todos", "done = $1", true); got != writers*each {
 			t.Errorf("got %d done todos, want %d", got, writers*each)
 		}
 		if strings.Contains(e.logs.String(), "locked") {

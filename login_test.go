@@ -42,7 +42,7 @@ func TestLoginNewAndReturningUser(t *testing.T) {
 		if e.count("users", "session_key IS NOT NULL") != 2 {
 			t.Errorf("session_key is not stored with the user")
 		}
-		if n := e.count("users", "session_key LIKE ?", "%"+wechattest.SessionKey("alice")+"%"); n != 0 {
+		if n := e.count("users", "session_key LIKE $1", "%"+wechattest.SessionKey("alice")+"%"); n != 0 {
 			t.Errorf("session_key stored in plaintext")
 		}
 	})
@@ -70,7 +70,7 @@ func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
 		if news != 1 {
 			t.Errorf("got isNewUser on %d logins, want exactly 1", news)
 		}
-		if got := e.count("users", "open_id = ?", "oid-carol"); got != 1 {
+		if got := e.count("users", "open_id = $1", "oid-carol"); got != 1 {
 			t.Errorf("got %d users rows, want 1", got)
 		}
 		if got := e.count("sessions", ""); got != n {

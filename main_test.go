@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,12 +32,13 @@ func TestMain(m *testing.M) {
 // env is a wired server behind httptest, on a real database, with a fake
 // jscode2session.
 type env struct {
-	t    testing.TB
-	srv  *httptest.Server
-	wx   *wechattest.Fake
-	app  *app
-	cfg  *config
-	logs *syncBuffer
+	t     testing.TB
+	srv   *httptest.Server
+	wx    *wechattest.Fake
+	app   *app
+	cfg   *config
+	logs  *syncBuffer
+	sqldb *sql.DB // the test's own view of the database
 }
 
 type syncBuffer struct {
@@ -96,7 +98,7 @@ func startEnv(tb testing.TB, cfg *config, wx *wechattest.Fake) *env {
 			tb.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &env{t: tb, srv: srv, wx: wx, app: a, cfg: cfg, logs: logs}
+	return &env{t: tb, srv: srv, wx: wx, app: a, cfg: cfg, logs: logs, sqldb: dbtest.Open(tb, cfg.DatabaseURL)}
 }
 
 // another starts a second server instance on the same database and fake
@@ -222,7 +224,7 @@ func (e *env) count(table, where string, args ...any) int {
 		q += " WHERE " + where
 	}
 	var n int
-	if err := e.app.DB.NewRaw(q, args...).Scan(context.Background(), &n); err != nil {
+	if err := e.sqldb.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
 		e.t.Fatalf("%s: %v", q, err)
 	}
 	return n

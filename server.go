@@ -2,9 +2,10 @@
 // login, sessions and a per-user todo list, on PostgreSQL or an embedded
 // SQLite file.
 //
-// This file wires everything: configuration, database and migrations, the
-// WeChat client, the services, the GraphQL handler and the HTTP server with
-// graceful shutdown.
+// This file is the one place that wires everything: configuration, the
+// database and its migrations, the WeChat client, the services, the
+// GraphQL handler and the HTTP server with graceful shutdown; the
+// command line's commands (cli.go) get their wiring from it too.
 package main
 
 import (
@@ -26,12 +27,15 @@ import (
 	"wxtodo/db"
 	"wxtodo/graph"
 	"wxtodo/metrics"
+	"wxtodo/playground"
 	"wxtodo/ratelimit"
 	"wxtodo/reqctx"
 	"wxtodo/secret"
 	"wxtodo/todo"
 	"wxtodo/user"
+	"wxtodo/web"
 	"wxtodo/wechat"
+	"wxtodo/wxdata"
 )
 
 func main() {
@@ -131,71 +135,42 @@ func (a *app) Close() {
 }
 
 func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
-	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: cfg.DBMaxConns})
+	store, err := openDatabase(ctx, cfg, cfg.DBMaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	if err := store.Migrate(ctx); err != nil {
-		store.Close()
 		return nil, err
 	}
 	if err := store.Prepare(ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("database: %w", err)
 	}
-
 	var met *metrics.Metrics
 	if cfg.Metrics {
 		met = metrics.New()
-		met.WatchDB(store.DB.DB, "wxtodo")
+		met.WatchDB(store.Pool(), "wxtodo")
 	}
-
 	keys, err := dataKeys(cfg, log)
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
+	wx := newWeChat(cfg, met, log)
 
-	var (
-		exchanger auth.CodeExchanger
-		api       auth.WeChatAPI
-		tokens    wechat.TokenSource
-		appID     = cfg.WeChatAppID
-		dataAppID = cfg.WeChatAppID
-	)
-	if cfg.devMode() {
-		appID, dataAppID = "dev", wechat.MockAppID
-		exchanger, api, tokens = wechat.Mock{}, wechat.Mock{}, wechat.Mock{}
-		log.Warn("DEVELOPMENT MODE: WECHAT_APPID and WECHAT_SECRET are unset, so a built-in mock stands in for WeChat " +
-			"and ANY code signs in (the same code as the same user). Never expose this server; set both for production.")
-	} else {
-		client := wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
-		if met != nil {
-			client.Observe = func(api string, d time.Duration, errcode int, err error) {
-				met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
-			}
-		}
-		exchanger, api, tokens = client, client, client
-	}
-
-	wxStore := db.NewWeChatStore(store)
-	authStore := db.NewAuthStore(store)
 	authSvc := &auth.Service{
-		AppID:        appID,
-		Exchanger:    exchanger,
-		Store:        authStore,
+		AppID:        wx.appID,
+		Exchanger:    wx.exchanger,
+		Store:        db.NewAuthStore(store),
 		TTL:          cfg.SessionTTL,
 		Log:          log,
 		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
-		Keys:         keys,
+		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
 	}
-	data := &auth.Data{
-		AppID: dataAppID,
+	data := &wxdata.Service{
+		AppID: wx.dataAppID,
 		Keys:  keys,
-		Store: wxStore,
-		API:   api,
+		Store: db.NewDataStore(store),
+		API:   wx.api,
 		// One access_token for all instances, through the database.
-		Tokens: wechat.NewSharedTokenCache(tokens, &wechat.Shared{Store: wxStore, Keys: keys, AppID: appID}),
+		Tokens: wechat.NewSharedTokenCache(wx.tokens, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wx.appID}),
 		Log:    log,
 		// A few checksession calls a minute per user after failed
 		// decryptions; past that, undecryptable data is bad input.
@@ -208,32 +183,120 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		DataService: data,
 	}
 	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
-	if met != nil {
-		gqlOpt.Observer = met
+	webCfg := web.Config{
+		Log:            log,
+		Ready:          store.Ping,
+		Auth:           authSvc.Middleware,
+		RequestTimeout: cfg.RequestTimeout,
+		TrustProxy:     cfg.TrustProxy,
 	}
-	gql := graph.NewHandler(resolver, gqlOpt)
-	rt := &routes{
-		log:            log,
-		graphql:        gql,
-		auth:           authSvc,
-		db:             store,
-		playground:     cfg.Playground,
-		signInCode:     devSignInCode(cfg),
-		requestTimeout: cfg.RequestTimeout,
-		trustProxy:     cfg.TrustProxy,
-		metrics:        met,
+	if met != nil {
+		gqlOpt.Observer, webCfg.Metrics = met, met
+	}
+	webCfg.GraphQL = graph.NewHandler(resolver, gqlOpt)
+	if cfg.Playground {
+		webCfg.Playground = playground.New(playground.Options{Endpoint: web.GraphQLPath, SignInCode: devSignInCode(cfg)})
 	}
 	if cfg.devMode() {
-		rt.devData = data
+		webCfg.DevSample = data
 	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &app{Handler: rt.handler(), DB: store, resolver: resolver, stop: stop, done: make(chan struct{})}
+	a := &app{Handler: web.New(webCfg), DB: store, resolver: resolver, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
-		janitor(bg, authStore, cfg.SessionTTL, log)
+		authSvc.RunJanitor(bg, 10*time.Minute)
 	}()
 	return a, nil
+}
+
+// openDatabase opens DATABASE_URL with a pool of maxConns (0: the
+// dialect's default) and applies the migrations.
+func openDatabase(ctx context.Context, cfg *config, maxConns int) (*db.DB, error) {
+	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: maxConns})
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// weChat is what the server asks of WeChat: the real API, or in
+// development mode the mock.
+type weChat struct {
+	exchanger auth.CodeExchanger
+	api       wxdata.WeChatAPI
+	tokens    wechat.TokenSource
+	// appID names the app for login codes and the shared access_token;
+	// dataAppID is what decrypted data's watermark must name.
+	appID, dataAppID string
+}
+
+func newWeChat(cfg *config, met *metrics.Metrics, log *slog.Logger) weChat {
+	if cfg.devMode() {
+		log.Warn("DEVELOPMENT MODE: WECHAT_APPID and WECHAT_SECRET are unset, so a built-in mock stands in for WeChat " +
+			"and ANY code signs in (the same code as the same user). Never expose this server; set both for production.")
+		m := wechat.Mock{}
+		return weChat{exchanger: m, api: m, tokens: m, appID: "dev", dataAppID: wechat.MockAppID}
+	}
+	client := wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
+	if met != nil {
+		client.Observe = func(api string, d time.Duration, errcode int, err error) {
+			met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
+		}
+	}
+	return weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID}
+}
+
+// migrate runs "migrate up|down|status" on DATABASE_URL: it returns what
+// down undid, and for up and status every migration's state.
+func migrate(ctx context.Context, cfg *config, sub string) (undone []string, status []db.MigrationStatus, err error) {
+	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
+	if err != nil {
+		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	defer store.Close()
+	switch sub {
+	case "down":
+		undone, err := store.MigrateDown(ctx)
+		return undone, nil, err
+	case "up":
+		if err := store.Migrate(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	status, err = store.MigrationStatus(ctx)
+	return nil, status, err
+}
+
+// rekey re-seals the stored session_keys under DATA_KEY (after a rotation
+// that listed the previous key in DATA_KEY_OLD) and drops the shared
+// access_token. It returns how many users it rewrote and the id of the
+// key they are sealed under now.
+func rekey(ctx context.Context, cfg *config, log *slog.Logger) (n int, keyID string, err error) {
+	if cfg.DataKey == "" {
+		return 0, "", errors.New("DATA_KEY: rekey moves secrets to DATA_KEY; set it (and the previous key in DATA_KEY_OLD)")
+	}
+	keys, err := dataKeys(cfg, log)
+	if err != nil {
+		return 0, "", err
+	}
+	store, err := openDatabase(ctx, cfg, 2)
+	if err != nil {
+		return 0, "", err
+	}
+	defer store.Close()
+	if err := store.Prepare(ctx); err != nil {
+		return 0, "", fmt.Errorf("database: %w", err)
+	}
+	n, err = wxdata.Rekey(ctx, keys, db.NewDataStore(store), db.NewTokenStore(store))
+	if err != nil {
+		return n, "", fmt.Errorf("rekey: %w", err)
+	}
+	return n, keys.PrimaryID(), nil
 }
 
 // dataKeys is the keyring sealing secrets at rest: DATA_KEY (with
@@ -284,27 +347,4 @@ func devSignInCode(cfg *config) string {
 		return "alice"
 	}
 	return ""
-}
-
-// janitor deletes sessions long expired and login codes past their life.
-func janitor(ctx context.Context, s *db.AuthStore, ttl time.Duration, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		// Expired sessions stay a while so their tokens get EXPIRED_TOKEN.
-		n, err := s.DeleteExpired(ctx, now.Add(-ttl), now.Add(-auth.CodeReuseWindow))
-		if err != nil {
-			log.Warn("delete expired sessions", "err", err)
-			continue
-		}
-		if n > 0 {
-			log.Info("deleted expired sessions", "count", n)
-		}
-	}
 }

@@ -398,7 +398,7 @@ func TestDataKeyRotation(t *testing.T) {
 			kr, _ := secret.ParseKeys(k)
 			return kr.PrimaryID()
 		}
-		if n := e1.count("users", "session_key LIKE ?", "%."+id(k1)+".%"); n != 1 {
+		if n := e1.count("users", "session_key LIKE $1", "%."+id(k1)+".%"); n != 1 {
 			t.Fatalf("%d session_keys sealed under DATA_KEY, want 1", n)
 		}
 
@@ -409,7 +409,7 @@ func TestDataKeyRotation(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, "of 1 users") {
 			t.Fatalf("rekey: exit %d\n%s%s", code, out, errOut)
 		}
-		if n := e1.count("users", "session_key LIKE ?", "%."+id(k2)+".%"); n != 1 {
+		if n := e1.count("users", "session_key LIKE $1", "%."+id(k2)+".%"); n != 1 {
 			t.Errorf("after rekey, %d session_keys sealed under the new key, want 1", n)
 		}
 		// Without the old key.

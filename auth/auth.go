@@ -1,27 +1,26 @@
-// Package auth signs mini-program users in with WeChat, issues and checks
-// the server's own session tokens, and carries the caller in the context.
+// Package auth owns signing in: it trades a wx.login code at WeChat (with
+// the code claim that makes a retried login safe), issues and checks the
+// server's own session tokens, carries the caller in the context, and
+// provides the HTTP middleware that reads a request's credentials.
 package auth
 
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"wxtodo/errcode"
+	"wxtodo/input"
 	"wxtodo/reqctx"
 	"wxtodo/user"
 	"wxtodo/wechat"
 )
 
-// Defaults.
-const (
-	DefaultTTL = 7 * 24 * time.Hour
-	// MaxCodeLen bounds a wx.login code; WeChat's are 32 characters.
-	MaxCodeLen = 128
-)
+// DefaultTTL is a session's lifetime since its last use when Service.TTL
+// is unset.
+const DefaultTTL = 7 * 24 * time.Hour
 
 // CodeExchanger trades a wx.login code for the user's WeChat identity
 // (wechat.Client, or wechat.Mock in development).
@@ -48,10 +47,16 @@ type Identity struct {
 
 // SealedKey is a session_key as it is stored: sealed with DATA_KEY, and a
 // keyed fingerprint that tells whether a new key differs from the stored
-// one without opening it. Empty when there is no Sealer.
+// one without opening it. Empty when there is no SessionKeySealer.
 type SealedKey struct {
 	Sealed      string
 	Fingerprint []byte
+}
+
+// SessionKeySealer seals the session_key WeChat hands out at sign-in, for
+// the WeChat data features to open later (wxdata.Keys).
+type SessionKeySealer interface {
+	SealSessionKey(appID, openID, sessionKey string) (sealed string, fingerprint []byte, err error)
 }
 
 // Store persists users and sessions.
@@ -79,6 +84,10 @@ type Store interface {
 	ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error
 	// DeleteSession revokes a session.
 	DeleteSession(ctx context.Context, sessionID int64) error
+	// DeleteExpired removes the sessions that expired before cutoff and
+	// the login codes claimed before codeCutoff, and returns how many
+	// sessions it removed.
+	DeleteExpired(ctx context.Context, cutoff, codeCutoff time.Time) (int64, error)
 }
 
 // CodeLogin is an earlier login with the same code.
@@ -98,9 +107,9 @@ type Service struct {
 	LoginLimiter interface{ Allow(key string) bool }
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Keys seal session_keys at rest; nil stores none (and the WeChat data
-	// features answer that the session_key is unknown).
-	Keys Sealer
+	// SessionKeys seal session_keys at rest; nil stores none (and the
+	// WeChat data features answer that the session_key is unknown).
+	SessionKeys SessionKeySealer
 }
 
 // LoginResult is a successful login.
@@ -139,7 +148,7 @@ func (s *Service) renewAfter() time.Duration {
 // it. The same code sent again within CodeReuseWindow (a retry from a weak
 // network) signs the same user in without asking WeChat again.
 func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) {
-	if err := checkCode(code); err != nil {
+	if err := input.Code("code", code); err != nil {
 		return nil, err
 	}
 	if s.LoginLimiter != nil && !s.LoginLimiter.Allow(reqctx.ClientIP(ctx)) {
@@ -151,7 +160,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 		return nil, err
 	}
 	token, hash := NewToken()
-	sess := &Session{TokenHash: hash, ExpiresAt: s.now().Add(s.ttl()).UTC().Truncate(time.Microsecond)}
+	sess := &Session{TokenHash: hash, ExpiresAt: s.now().Add(s.ttl())}
 	if prior != nil {
 		// A retry of a login that succeeded (its answer may have been lost
 		// on the way): WeChat would refuse the used code, so sign the same
@@ -166,7 +175,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	ws, err := s.Exchanger.Code2Session(ctx, code)
 	if err != nil {
 		s.releaseCode(ctx, codeHash)
-		return nil, wechatError(ctx, s.logger(), "jscode2session", "WeChat refused the login code", err)
+		return nil, wechat.ClientError(err, "WeChat refused the login code")
 	}
 	id := Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}
 	if id.SessionKey, err = s.sealSessionKey(id, ws.SessionKey); err != nil {
@@ -229,46 +238,6 @@ func (s *Service) releaseCode(ctx context.Context, codeHash []byte) {
 	}
 }
 
-func checkCode(code string) error {
-	if code == "" {
-		return errcode.Input("code", "code must not be empty")
-	}
-	if len(code) > MaxCodeLen {
-		return errcode.Input("code", "code must be at most %d bytes", MaxCodeLen)
-	}
-	for i := 0; i < len(code); i++ {
-		if c := code[i]; c <= ' ' || c > '~' {
-			return errcode.Input("code", "code must be printable ASCII")
-		}
-	}
-	return nil
-}
-
-// wechatError turns a failed WeChat call into the client's error: a
-// definite refusal is WECHAT_ERROR with WeChat's errcode and a reason; busy
-// (-1) after every retry, a timeout or garbage is WECHAT_UNAVAILABLE.
-func wechatError(ctx context.Context, log *slog.Logger, api, refused string, err error) error {
-	var werr *wechat.Error
-	if errors.As(err, &werr) && werr.Code != wechat.CodeSystemBusy {
-		if werr.Reason() == wechat.ReasonRejected {
-			// Not the user's doing (e.g. 40013 invalid appid): the operator
-			// must see it.
-			log.WarnContext(ctx, "WeChat rejected "+api, "errcode", werr.Code, "errmsg", werr.Msg)
-		}
-		return &errcode.Error{
-			Code:    errcode.WeChatError,
-			Message: refused,
-			Reason:  werr.Reason(),
-			Extra:   map[string]any{"errcode": werr.Code},
-			Err:     err,
-		}
-	}
-	if errors.Is(err, context.Canceled) && !errors.Is(err, wechat.ErrUnavailable) {
-		return err
-	}
-	return &errcode.Error{Code: errcode.WeChatUnavailable, Message: "WeChat is unavailable, try again", Err: err}
-}
-
 // Authenticate checks a token and returns its session and user. Errors are
 // UNAUTHENTICATED with reason INVALID_TOKEN or EXPIRED_TOKEN. A session
 // in use has its expiry moved forward, at most once per renewAfter.
@@ -289,7 +258,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *us
 		return nil, nil, errcode.Unauth(errcode.ReasonExpiredToken, "token expired, log in again")
 	}
 	if ttl := s.ttl(); sess.ExpiresAt.Sub(now) < ttl-s.renewAfter() {
-		exp := now.Add(ttl).UTC().Truncate(time.Microsecond)
+		exp := now.Add(ttl)
 		if err := s.Store.ExtendSession(ctx, sess.ID, exp); err != nil {
 			// The request may go on: the session is valid, only its renewal failed.
 			s.logger().WarnContext(ctx, "extend session", "err", err)
@@ -308,6 +277,40 @@ func (s *Service) Logout(ctx context.Context, sessionID int64) error {
 	}
 	revoke(ctx)
 	return nil
+}
+
+// DeleteExpired removes sessions long expired and login codes past their
+// life, and returns how many sessions it removed. Expired sessions stay a
+// TTL longer, so that their tokens get EXPIRED_TOKEN rather than
+// INVALID_TOKEN.
+func (s *Service) DeleteExpired(ctx context.Context) (int64, error) {
+	now := s.now()
+	n, err := s.Store.DeleteExpired(ctx, now.Add(-s.ttl()), now.Add(-CodeReuseWindow))
+	if err != nil {
+		return n, fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return n, nil
+}
+
+// RunJanitor calls DeleteExpired every interval until ctx ends.
+func (s *Service) RunJanitor(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.DeleteExpired(ctx)
+		if err != nil {
+			s.logger().Warn("janitor", "err", err)
+			continue
+		}
+		if n > 0 {
+			s.logger().Info("deleted expired sessions", "count", n)
+		}
+	}
 }
 
 func (s *Service) logger() *slog.Logger {
@@ -329,3 +332,16 @@ func CodeHash(appID, code string) []byte {
 // CodeReuseWindow is how long a wx.login code lives at WeChat: within it a
 // retried login with the same code signs in the same user.
 const CodeReuseWindow = 5 * time.Minute
+
+// sealSessionKey seals the session_key of a sign-in; nothing without a
+// SessionKeySealer.
+func (s *Service) sealSessionKey(id Identity, sessionKey string) (SealedKey, error) {
+	if s.SessionKeys == nil || sessionKey == "" {
+		return SealedKey{}, nil
+	}
+	sealed, fp, err := s.SessionKeys.SealSessionKey(id.AppID, id.OpenID, sessionKey)
+	if err != nil {
+		return SealedKey{}, fmt.Errorf("seal session_key: %w", err)
+	}
+	return SealedKey{Sealed: sealed, Fingerprint: fp}, nil
+}

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"wxtodo/auth"
 	"wxtodo/user"
 )
 
-// AuthStore keeps users' WeChat identities and their sessions.
+// AuthStore keeps users' WeChat identities, their sessions and the login
+// codes being claimed.
 type AuthStore struct {
 	db *DB
 }
@@ -23,26 +22,74 @@ var _ auth.Store = (*AuthStore)(nil)
 // NewAuthStore returns the auth store on db.
 func NewAuthStore(db *DB) *AuthStore { return &AuthStore{db: db} }
 
+// userColumns are what scanUser reads.
+const userColumns = `id, nickname, avatar_url, phone_number, created_at`
+
+// scanUser reads the userColumns of one row.
+func scanUser(scan func(dest ...any) error) (*user.User, error) {
+	var u user.User
+	if err := scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+var (
+	qClaimCode = statement(`INSERT INTO login_codes (code_hash, created_at) VALUES ($1, $2)
+		ON CONFLICT (code_hash) DO NOTHING`)
+	qCodeLogin       = statement(`SELECT user_id, created_at FROM login_codes WHERE code_hash = $1`)
+	qRecordCodeLogin = statement(`UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`)
+	qReleaseCode     = statement(`DELETE FROM login_codes WHERE code_hash = $1`)
+	qDeleteOldCodes  = statement(`DELETE FROM login_codes WHERE created_at < $1`)
+
+	qInsertUser = statement(`INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)
+		ON CONFLICT (app_id, open_id) DO NOTHING
+		RETURNING id`)
+	// qSignInUser updates a known user at sign-in: the new session_key
+	// (keeping the one before it, unless WeChat handed out the same key
+	// again), a unionid once WeChat sends one.
+	qSignInUser = statement(`UPDATE users SET
+		prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
+		session_key = $3, session_key_fp = $4,
+		union_id = COALESCE($5, union_id), updated_at = $6
+		WHERE app_id = $1 AND open_id = $2
+		RETURNING ` + userColumns)
+	qUser = statement(`SELECT ` + userColumns + ` FROM users WHERE id = $1`)
+
+	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`)
+	qSessionByToken = statement(`SELECT s.id, s.user_id, s.expires_at,
+		u.nickname, u.avatar_url, u.phone_number, u.created_at
+		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
+		WHERE s.token_hash = $1`)
+	qExtendSession         = statement(`UPDATE sessions SET expires_at = $2 WHERE id = $1`)
+	qDeleteSession         = statement(`DELETE FROM sessions WHERE id = $1`)
+	qDeleteExpiredSessions = statement(`DELETE FROM sessions WHERE expires_at < $1`)
+)
+
 // SignIn implements auth.Store.
 func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte) (*user.User, bool, error) {
 	var (
 		u       *user.User
 		created bool
 	)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		u, created, err = s.upsertUser(ctx, &tx, id)
-		if err != nil {
+		if u, created, err = s.upsertUser(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.insertSession(ctx, &tx, u.ID, sess); err != nil {
+		if err := s.insertSession(ctx, tx, u.ID, sess); err != nil {
 			return err
 		}
 		if codeHash == nil {
 			return nil
 		}
-		_, err = s.db.exec(ctx, &tx, qRecordCodeLogin, codeHash, u.ID, sess.ID)
-		return err
+		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, u.ID, sess.ID); err != nil {
+			return fmt.Errorf("record code login: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, false, translate(err)
@@ -52,50 +99,51 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 
 // ResumeSignIn implements auth.Store.
 func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, sess *auth.Session) (*user.User, error) {
-	row := new(userRow)
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(row).Where("id = ?", userID).Scan(ctx); err != nil {
+	var u *user.User
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if u, err = scanUser(s.db.queryRow(ctx, tx, qUser, userID).Scan); err != nil {
 			return fmt.Errorf("select user: %w", err)
 		}
 		// The session_key WeChat gave for the code is the user's since
 		// the first login.
-		return s.insertSession(ctx, &tx, userID, sess)
+		return s.insertSession(ctx, tx, userID, sess)
 	})
 	if err != nil {
 		return nil, translate(err)
 	}
-	return row.user(), nil
+	return u, nil
 }
 
 // ClaimCode implements auth.Store: the primary key on the code hash lets
 // exactly one of concurrent claims insert.
-func (s *AuthStore) ClaimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, auth.CodeLogin, error) {
-	res, err := s.db.exec(ctx, nil, qClaimCode, codeHash, now.UTC().Truncate(time.Microsecond))
-	if err != nil {
-		return false, auth.CodeLogin{}, translate(err)
+func (s *AuthStore) ClaimCode(ctx context.Context, codeHash []byte, at time.Time) (bool, auth.CodeLogin, error) {
+	for {
+		n, err := s.db.exec(ctx, nil, qClaimCode, codeHash, dbTime(at))
+		if err != nil {
+			return false, auth.CodeLogin{}, translate(err)
+		}
+		if n == 1 {
+			return true, auth.CodeLogin{}, nil
+		}
+		var (
+			userID    sql.NullInt64
+			createdAt time.Time
+		)
+		err = s.db.queryRow(ctx, nil, qCodeLogin, codeHash).Scan(&userID, &createdAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // released between the insert and the select: claim again
+		}
+		if err != nil {
+			return false, auth.CodeLogin{}, translate(err)
+		}
+		return false, auth.CodeLogin{UserID: userID.Int64, CreatedAt: createdAt.UTC()}, nil
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return true, auth.CodeLogin{}, nil
-	}
-	prior := new(loginCodeRow)
-	err = s.db.NewSelect().Model(prior).Where("code_hash = ?", codeHash).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Released between our insert and select: claim again.
-		return s.ClaimCode(ctx, codeHash, now)
-	}
-	if err != nil {
-		return false, auth.CodeLogin{}, translate(err)
-	}
-	cl := auth.CodeLogin{CreatedAt: prior.CreatedAt.UTC()}
-	if prior.UserID != nil {
-		cl.UserID = *prior.UserID
-	}
-	return false, cl, nil
 }
 
 // ReleaseCode implements auth.Store.
 func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
-	_, err := s.db.NewDelete().Model((*loginCodeRow)(nil)).Where("code_hash = ?", codeHash).Exec(ctx)
+	_, err := s.db.exec(ctx, nil, qReleaseCode, codeHash)
 	return translate(err)
 }
 
@@ -103,47 +151,32 @@ func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
 // gave for this sign-in. INSERT ... ON CONFLICT DO NOTHING waits for a
 // concurrent insert of the same identity to commit, so of concurrent first
 // logins exactly one inserts and the others update its row.
-func (s *AuthStore) upsertUser(ctx context.Context, tx *bun.Tx, id auth.Identity) (*user.User, bool, error) {
+func (s *AuthStore) upsertUser(ctx context.Context, tx *sql.Tx, id auth.Identity) (*user.User, bool, error) {
 	t := now()
-	var unionID sql.NullString
-	if id.UnionID != "" {
-		unionID = sql.NullString{String: id.UnionID, Valid: true}
-	}
-	var sealed sql.NullString
-	if id.SessionKey.Sealed != "" {
-		sealed = sql.NullString{String: id.SessionKey.Sealed, Valid: true}
-	}
+	unionID, sealed, fp := orNull(id.UnionID), orNull(id.SessionKey.Sealed), nullBytes(id.SessionKey.Fingerprint)
 	u := &user.User{CreatedAt: t}
-	row, err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, sealed, id.SessionKey.Fingerprint, t)
-	if err == nil {
-		err = row.Scan(&u.ID)
-	}
+	err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, sealed, fp, t).Scan(&u.ID)
 	if err == nil {
 		return u, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, false, fmt.Errorf("insert user: %w", err)
 	}
-	row, err = s.db.queryRow(ctx, tx, qSignInUser, id.AppID, id.OpenID, sealed, id.SessionKey.Fingerprint, unionID, t)
-	if err == nil {
-		err = row.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
-	}
+	u, err = scanUser(s.db.queryRow(ctx, tx, qSignInUser, id.AppID, id.OpenID, sealed, fp, unionID, t).Scan)
 	if err != nil {
 		return nil, false, fmt.Errorf("update user: %w", err)
 	}
-	u.CreatedAt = u.CreatedAt.UTC()
 	return u, false, nil
 }
 
-func (s *AuthStore) insertSession(ctx context.Context, tx *bun.Tx, userID int64, sess *auth.Session) error {
-	row, err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), sess.ExpiresAt)
-	if err == nil {
-		err = row.Scan(&sess.ID)
-	}
-	if err != nil {
+// insertSession stores sess for the user and sets its ID, its user and
+// its expiry as stored.
+func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session) error {
+	exp := dbTime(sess.ExpiresAt)
+	if err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), exp).Scan(&sess.ID); err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
-	sess.UserID = userID
+	sess.UserID, sess.ExpiresAt = userID, exp
 	return nil
 }
 
@@ -154,11 +187,8 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 		sess auth.Session
 		u    user.User
 	)
-	row, err := s.db.queryRow(ctx, nil, qSessionByToken, h[:])
-	if err == nil {
-		err = row.Scan(&sess.ID, &sess.UserID, &sess.ExpiresAt,
-			&u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
-	}
+	err := s.db.queryRow(ctx, nil, qSessionByToken, h[:]).Scan(&sess.ID, &sess.UserID, &sess.ExpiresAt,
+		&u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
 	if err != nil {
 		return nil, nil, translate(err)
 	}
@@ -171,28 +201,23 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 
 // ExtendSession implements auth.Store.
 func (s *AuthStore) ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error {
-	_, err := s.db.NewUpdate().Model((*sessionRow)(nil)).
-		Set("expires_at = ?", expiresAt).
-		Where("id = ?", sessionID).
-		Exec(ctx)
+	_, err := s.db.exec(ctx, nil, qExtendSession, sessionID, dbTime(expiresAt))
 	return translate(err)
 }
 
 // DeleteSession implements auth.Store.
 func (s *AuthStore) DeleteSession(ctx context.Context, sessionID int64) error {
-	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id = ?", sessionID).Exec(ctx)
+	_, err := s.db.exec(ctx, nil, qDeleteSession, sessionID)
 	return translate(err)
 }
 
-// DeleteExpired removes sessions that expired before cutoff and login codes
-// created before codeCutoff.
+// DeleteExpired implements auth.Store.
 func (s *AuthStore) DeleteExpired(ctx context.Context, cutoff, codeCutoff time.Time) (int64, error) {
-	res, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("expires_at < ?", cutoff.UTC()).Exec(ctx)
+	n, err := s.db.exec(ctx, nil, qDeleteExpiredSessions, dbTime(cutoff))
 	if err != nil {
 		return 0, translate(err)
 	}
-	n, _ := res.RowsAffected()
-	if _, err := s.db.NewDelete().Model((*loginCodeRow)(nil)).Where("created_at < ?", codeCutoff.UTC()).Exec(ctx); err != nil {
+	if _, err := s.db.exec(ctx, nil, qDeleteOldCodes, dbTime(codeCutoff)); err != nil {
 		return n, translate(err)
 	}
 	return n, nil

@@ -1,18 +1,18 @@
-// Package db provides wxtodo's storage on bun: PostgreSQL in production,
-// an embedded SQLite file by default. It opens the database, applies the
-// versioned migrations and implements the stores the domain packages
-// declare, translating database errors into the domain's error codes.
+// Package db is wxtodo's storage on bun: PostgreSQL in production, an
+// embedded SQLite file by default. It opens the database, applies the
+// versioned migrations, runs every statement as a prepared handle (see
+// stmt.go) and implements the stores the other packages declare
+// (auth.Store, user.Store, todo.Store, wxdata.Store, wechat.TokenStore),
+// translating database errors into errcode's codes and keeping storage
+// details such as time precision to itself.
 package db
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,12 +24,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"modernc.org/sqlite" // registers the "sqlite" driver
-
-	"wxtodo/errcode"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // DefaultSQLitePath is where the embedded database lives when DATABASE_URL
@@ -39,22 +36,28 @@ const DefaultSQLitePath = "data/wxtodo.db"
 //go:embed migrations
 var migrationFS embed.FS
 
-// DB is an open, migrated database.
+// DB is an open database. Its stores run statements only after Prepare.
 type DB struct {
-	*bun.DB
-	stmts map[string]*sql.Stmt // see Prepare; read-only once prepared
+	bun   *bun.DB
+	pg    bool
+	stmts []*sql.Stmt // by stmt.index; read-only once prepared
 }
 
 // Close closes the prepared statements and the pool.
 func (db *DB) Close() error {
-	for _, s := range db.stmts {
-		s.Close()
-	}
-	return db.DB.Close()
+	closeAll(db.stmts)
+	return db.bun.Close()
 }
 
 // IsPostgres reports whether db runs on PostgreSQL.
-func (db *DB) IsPostgres() bool { return db.Dialect().Name() == dialect.PG }
+func (db *DB) IsPostgres() bool { return db.pg }
+
+// Pool is the connection pool, for its statistics (metrics).
+func (db *DB) Pool() *sql.DB { return db.bun.DB }
+
+// Prepare prepares the statements the stores run. Call it after Migrate:
+// the tables must exist.
+func (db *DB) Prepare(ctx context.Context) error { return db.prepare(ctx) }
 
 // Options tune Open.
 type Options struct {
@@ -66,16 +69,20 @@ type Options struct {
 // "postgres://..." or "postgresql://..." for PostgreSQL, "sqlite:PATH" or
 // "file:PATH" for another SQLite file. It does not migrate; call Migrate.
 func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
-	var bdb *bun.DB
+	var (
+		bdb *bun.DB
+		pg  bool
+	)
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		cfg, err := pgx.ParseConfig(databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("parse DATABASE_URL: %w", scrubURL(err))
 		}
-		// bun renders arguments into the SQL text, so every statement is
-		// unique: the simple protocol spends one round trip per query
-		// instead of a prepare and an execute.
+		// The stores run prepared statements; what else runs (migrations,
+		// whose arguments bun renders into the SQL text, so that every
+		// statement is unique) spends one round trip per query with the
+		// simple protocol instead of a prepare and an execute.
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		// A cancelled request context asks the server to cancel the query
 		// (a query waiting on a lock never notices a closed socket), and
@@ -87,7 +94,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
 			cfg.RuntimeParams["statement_timeout"] = "60000"
 		}
-		// The prepared statements (see Prepare) are index lookups whose
+		// The prepared statements (see stmt.go) are index lookups whose
 		// best plan does not depend on the user: plan them once. A custom
 		// plan for a user who owns most rows can pick a scan that walks
 		// everyone else's todos.
@@ -107,7 +114,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		sqldb.SetMaxOpenConns(n)
 		sqldb.SetMaxIdleConns(n)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		bdb = bun.NewDB(sqldb, pgdialect.New())
+		bdb, pg = bun.NewDB(sqldb, pgdialect.New()), true
 	case databaseURL == "" || strings.HasPrefix(databaseURL, "sqlite:") || strings.HasPrefix(databaseURL, "file:"):
 		path, _ := SQLitePath(databaseURL)
 		if path == "" {
@@ -140,7 +147,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("connect to database: %w", scrubURL(err))
 	}
-	return &DB{DB: bdb}, nil
+	return &DB{bun: bdb, pg: pg}, nil
 }
 
 // SQLitePath returns the file a SQLite DATABASE_URL names ("" for the
@@ -169,68 +176,9 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Ping checks that the database answers (one round trip).
+// Ping checks that the database answers, in one round trip. Errors are
+// translated as the stores' are.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return translate(db.NewRaw("SELECT 1").Scan(ctx, &one))
-}
-
-// translate maps a database error to the domain's: no rows is NOT_FOUND, a
-// lost or refused connection is SERVICE_UNAVAILABLE, a cancelled context
-// stays itself; anything else is internal.
-func translate(err error) error {
-	if err == nil {
-		return nil
-	}
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return &errcode.Error{Code: errcode.NotFound, Message: "not found", Err: err}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return err
-	case isQueryCanceled(err):
-		// The request's deadline (or statement_timeout) cancelled it.
-		return &errcode.Error{Code: errcode.Timeout, Message: "the request took too long", Err: err}
-	case isConnError(err):
-		return &errcode.Error{Code: errcode.Unavailable, Message: "the database is unavailable, try again", Err: err}
-	}
-	return err
-}
-
-func isQueryCanceled(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "57014"
-}
-
-func isConnError(err error) bool {
-	var ne net.Error
-	var ce *pgconn.ConnectError
-	var pe *pgconn.PgError
-	var se *sqlite.Error
-	switch {
-	case errors.As(err, &ce):
-		// Refused, unreachable, too many connections, bad password: the
-		// database cannot be used now, whatever the server said.
-		return true
-	case errors.As(err, &se):
-		// SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out.
-		return se.Code()&0xff == 5 || se.Code()&0xff == 6
-	}
-	if errors.As(err, &pe) {
-		// 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now,
-		// class 08 connection exceptions.
-		// class 53: insufficient resources (e.g. too many connections).
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
-	}
-	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
-}
-
-// scrubURL drops a connection string (and its password) from err.
-func scrubURL(err error) error {
-	var pe *pgconn.ParseConfigError
-	if errors.As(err, &pe) {
-		return errors.New("invalid PostgreSQL connection string")
-	}
-	return err
+	return translate(db.queryRow(ctx, nil, qPing).Scan(&one))
 }

@@ -82,7 +82,7 @@ func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error
 		return fmt.Errorf("discover migrations: %w", err)
 	}
 	if db.IsPostgres() {
-		conn, err := db.Conn(ctx)
+		conn, err := db.bun.Conn(ctx)
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -93,7 +93,7 @@ func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(?)", lockKey) //nolint:errcheck // the lock ends with the connection anyway
 	}
-	m := migrate.NewMigrator(db.DB, ms, migrate.WithMarkAppliedOnSuccess(true))
+	m := migrate.NewMigrator(db.bun, ms, migrate.WithMarkAppliedOnSuccess(true))
 	if err := m.Init(ctx); err != nil {
 		return fmt.Errorf("init migrations: %w", err)
 	}

@@ -4,129 +4,134 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 )
 
-// The hot statements are prepared once, through bun, when the database
-// opens (Prepare), and reused on every connection: the database parses and
-// plans them once instead of on every request, as it must for queries with
-// their values written into the SQL. They are prepared up front because
-// preparing one later could need a free connection while every connection
-// is held by a transaction waiting for it.
+// Every statement the stores run is a stmt handle declared below with
+// statement: Prepare prepares each declared handle once, through bun, when
+// the database opens, and the stores run them with queryRow, query and
+// exec, on the pool or in a transaction (inTx). A statement is named by
+// its handle, so one that is used is always prepared: a typo is a compile
+// error, never a runtime "not prepared". The database parses and plans
+// each once instead of on every request. They are prepared up front
+// because preparing one later could need a free connection while every
+// connection is held by a transaction waiting for it.
+//
+// Each statement is written for both dialects where it can be, with $1,
+// $2, ... parameters, which PostgreSQL and SQLite both read as positional.
 
-// Prepare prepares the statements of the request path. Call it after
-// Migrate: the tables must exist.
-func (db *DB) Prepare(ctx context.Context) error {
-	stmts := make(map[string]*sql.Stmt)
-	for _, q := range preparedQueries(db.IsPostgres()) {
-		s, err := db.PrepareContext(ctx, q)
+// stmt is the handle of one prepared statement.
+type stmt struct {
+	index      int // into DB.stmts
+	sqlite, pg string
+}
+
+// statements lists every handle in declaration order; it is written only
+// while the package's variables are initialised.
+var statements []*stmt
+
+// statement declares a statement written the same for both dialects.
+func statement(query string) *stmt { return dialectStatement(query, query) }
+
+// dialectStatement declares a statement written for each dialect.
+func dialectStatement(sqlite, pg string) *stmt {
+	s := &stmt{index: len(statements), sqlite: sqlite, pg: pg}
+	statements = append(statements, s)
+	return s
+}
+
+// prepare prepares every declared statement. Call it after Migrate: the
+// tables must exist.
+func (db *DB) prepare(ctx context.Context) error {
+	stmts := make([]*sql.Stmt, len(statements))
+	for _, s := range statements {
+		q := s.sqlite
+		if db.pg {
+			q = s.pg
+		}
+		ps, err := db.bun.PrepareContext(ctx, q)
 		if err != nil {
-			for _, s := range stmts {
-				s.Close()
-			}
+			closeAll(stmts)
 			return fmt.Errorf("prepare %.40q: %w", q, err)
 		}
-		stmts[q] = s.Stmt
+		stmts[s.index] = ps.Stmt
 	}
 	db.stmts = stmts
 	return nil
 }
 
-// stmt returns the prepared statement for query, in tx when tx is not nil.
-func (db *DB) stmt(ctx context.Context, tx *bun.Tx, query string) (*sql.Stmt, error) {
-	s, ok := db.stmts[query]
-	if !ok {
-		return nil, fmt.Errorf("statement not prepared (Prepare not called?): %.40q", query)
+func closeAll(stmts []*sql.Stmt) {
+	for _, s := range stmts {
+		if s != nil {
+			s.Close()
+		}
 	}
+}
+
+// on returns the prepared statement s, in tx when tx is not nil.
+func (db *DB) on(ctx context.Context, tx *sql.Tx, s *stmt) *sql.Stmt {
+	ps := db.stmts[s.index]
 	if tx != nil {
-		s = tx.StmtContext(ctx, s)
+		ps = tx.StmtContext(ctx, ps)
 	}
-	return s, nil
+	return ps
 }
 
-// queryRow runs a prepared query, in tx when tx is not nil.
-func (db *DB) queryRow(ctx context.Context, tx *bun.Tx, query string, args ...any) (*sql.Row, error) {
-	s, err := db.stmt(ctx, tx, query)
+// queryRow runs s for one row, in tx when tx is not nil.
+func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) *sql.Row {
+	return db.on(ctx, tx, s).QueryRowContext(ctx, args...)
+}
+
+// query runs s, in tx when tx is not nil.
+func (db *DB) query(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) (*sql.Rows, error) {
+	return db.on(ctx, tx, s).QueryContext(ctx, args...)
+}
+
+// exec runs s and returns how many rows it changed, in tx when tx is not
+// nil.
+func (db *DB) exec(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) (int64, error) {
+	res, err := db.on(ctx, tx, s).ExecContext(ctx, args...)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return s.QueryRowContext(ctx, args...), nil
+	return res.RowsAffected()
 }
 
-// query runs a prepared query, in tx when tx is not nil.
-func (db *DB) query(ctx context.Context, tx *bun.Tx, query string, args ...any) (*sql.Rows, error) {
-	s, err := db.stmt(ctx, tx, query)
-	if err != nil {
-		return nil, err
-	}
-	return s.QueryContext(ctx, args...)
+// inTx runs fn in a transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.bun.RunInTx(ctx, nil, func(_ context.Context, tx bun.Tx) error { return fn(tx.Tx) })
 }
 
-// exec runs a prepared statement, in tx when tx is not nil.
-func (db *DB) exec(ctx context.Context, tx *bun.Tx, query string, args ...any) (sql.Result, error) {
-	s, err := db.stmt(ctx, tx, query)
-	if err != nil {
-		return nil, err
+// Times are stored in UTC at the microsecond, the precision both dialects
+// keep, so that what is written reads back equal; dbTime normalises a time
+// the stores write, and the stores return what they read in UTC.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// now is the database clock.
+func now() time.Time { return dbTime(time.Now()) }
+
+// nullString is s, or NULL for nil.
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
 	}
-	return s.ExecContext(ctx, args...)
+	return sql.NullString{String: *s, Valid: true}
 }
 
-// The statements of the request path, prepared by Prepare. Each is written
-// once for both dialects: $1, $2, ... in order of first use, which both
-// PostgreSQL and SQLite read as positional parameters.
-const (
-	todoColumns = `id, title, done, client_mutation_id, created_at, updated_at`
+// orNull is s, or NULL for "".
+func orNull(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-	qRecordCodeLogin = `UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`
-	qClaimCode       = `INSERT INTO login_codes (code_hash, created_at) VALUES ($1, $2)
-		ON CONFLICT (code_hash) DO NOTHING`
-	qInsertUser = `INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (app_id, open_id) DO NOTHING
-		RETURNING id`
-	// qSignInUser updates a known user at sign-in: the new session_key
-	// (keeping the one before it, unless WeChat handed out the same key
-	// again), a unionid once WeChat sends one.
-	qSignInUser = `UPDATE users SET
-		prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
-		session_key = $3, session_key_fp = $4,
-		union_id = COALESCE($5, union_id), updated_at = $6
-		WHERE app_id = $1 AND open_id = $2
-		RETURNING id, nickname, avatar_url, phone_number, created_at`
-	qInsertSession = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-		VALUES ($1, $2, $3, $4) RETURNING id`
-	qSessionByToken = `SELECT s.id, s.user_id, s.expires_at,
-		u.nickname, u.avatar_url, u.phone_number, u.created_at
-		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
-		WHERE s.token_hash = $1`
-	qInsertTodo = `INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
-		VALUES ($1, $2, FALSE, $3, $4, $4)
-		ON CONFLICT (user_id, client_mutation_id) DO NOTHING
-		RETURNING ` + todoColumns
-	qTodoByClientMutationID = `SELECT ` + todoColumns + ` FROM todos
-		WHERE user_id = $1 AND client_mutation_id = $2`
-	qCountNewTodo = `UPDATE users SET todo_count = todo_count + 1 WHERE id = $1`
-	qTodo         = `SELECT ` + todoColumns + ` FROM todos WHERE id = $1 AND user_id = $2`
-	qListTodos    = `SELECT ` + todoColumns + ` FROM todos
-		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
-	qListTodosByDone = `SELECT ` + todoColumns + ` FROM todos
-		WHERE user_id = $1 AND done = $2 AND id < $3 ORDER BY id DESC LIMIT $4`
-	qTodoCounts = `SELECT todo_count, done_count FROM users WHERE id = $1`
-	qUpdateTodo = `UPDATE todos
-		SET title = COALESCE($3, title), done = COALESCE($4, done), updated_at = $5
-		WHERE id = $1 AND user_id = $2
-		RETURNING ` + todoColumns
-	qCountDoneChange = `UPDATE users SET done_count = done_count + $2 WHERE id = $1`
-	qLockTodo        = `SELECT done FROM todos WHERE id = $1 AND user_id = $2`
-	qLockTodoPG      = qLockTodo + ` FOR UPDATE`
-)
-
-// preparedQueries lists the statements Prepare prepares for a dialect.
-func preparedQueries(pg bool) []string {
-	lock := qLockTodo
-	if pg {
-		lock = qLockTodoPG
+// nullBytes is b, or NULL for nil (a driver may bind a nil slice as an
+// empty value instead).
+func nullBytes(b []byte) any {
+	if b == nil {
+		return nil
 	}
-	return []string{qRecordCodeLogin, qClaimCode, qInsertUser, qSignInUser, qInsertSession, qSessionByToken, qInsertTodo, qTodoByClientMutationID, qCountNewTodo, qTodo, qListTodos, qListTodosByDone, qTodoCounts, qUpdateTodo, qCountDoneChange, lock}
+	return b
 }
+
+// The statements that are not a store's own.
+var qPing = statement(`SELECT 1`)

@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/uptrace/bun"
-
 	"wxtodo/errcode"
 	"wxtodo/todo"
 )
 
 // TodoStore keeps todos. Every statement names the owner in its WHERE
-// clause, so one user can never read or change another's todo. The
-// statements of the request path are prepared once (see stmt.go).
+// clause, so one user can never read or change another's todo.
 type TodoStore struct {
 	db *DB
 }
@@ -26,6 +23,39 @@ var _ todo.Store = (*TodoStore)(nil)
 func NewTodoStore(db *DB) *TodoStore { return &TodoStore{db: db} }
 
 var errTodoNotFound = errcode.NotFoundf("todo not found")
+
+// todoColumns are what scanTodo reads.
+const todoColumns = `id, title, done, client_mutation_id, created_at, updated_at`
+
+var (
+	qInsertTodo = statement(`INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
+		VALUES ($1, $2, FALSE, $3, $4, $4)
+		ON CONFLICT (user_id, client_mutation_id) DO NOTHING
+		RETURNING ` + todoColumns)
+	qTodoByClientMutationID = statement(`SELECT ` + todoColumns + ` FROM todos
+		WHERE user_id = $1 AND client_mutation_id = $2`)
+	qTodo      = statement(`SELECT ` + todoColumns + ` FROM todos WHERE id = $1 AND user_id = $2`)
+	qListTodos = statement(`SELECT ` + todoColumns + ` FROM todos
+		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`)
+	qListTodosByDone = statement(`SELECT ` + todoColumns + ` FROM todos
+		WHERE user_id = $1 AND done = $2 AND id < $3 ORDER BY id DESC LIMIT $4`)
+	// qLockTodo reads a todo's done before an update; PostgreSQL locks
+	// the row, SQLite's write transaction the database.
+	qLockTodo = dialectStatement(
+		`SELECT done FROM todos WHERE id = $1 AND user_id = $2`,
+		`SELECT done FROM todos WHERE id = $1 AND user_id = $2 FOR UPDATE`)
+	qUpdateTodo = statement(`UPDATE todos
+		SET title = COALESCE($3, title), done = COALESCE($4, done), updated_at = $5
+		WHERE id = $1 AND user_id = $2
+		RETURNING ` + todoColumns)
+	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING done`)
+
+	// The counters on the user's row, kept in the writes' transactions.
+	qTodoCounts      = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
+	qCountNewTodo    = statement(`UPDATE users SET todo_count = todo_count + 1 WHERE id = $1`)
+	qCountDoneChange = statement(`UPDATE users SET done_count = done_count + $2 WHERE id = $1`)
+	qCountDeleted    = statement(`UPDATE users SET todo_count = todo_count - 1, done_count = done_count - $2 WHERE id = $1`)
+)
 
 // scanTodo reads the todoColumns of one row.
 func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
@@ -47,26 +77,19 @@ func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
 func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInput) (*todo.Todo, error) {
 	t := now()
 	var out *todo.Todo
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		// A NULL client_mutation_id never conflicts; a repeated one inserts
 		// nothing and the todo created first is returned instead.
-		row, err := s.db.queryRow(ctx, &tx, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), t)
-		if err != nil {
-			return err
-		}
-		out, err = scanTodo(row.Scan)
+		var err error
+		out, err = scanTodo(s.db.queryRow(ctx, tx, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), t).Scan)
 		if errors.Is(err, sql.ErrNoRows) && in.ClientMutationID != nil {
-			row, err := s.db.queryRow(ctx, &tx, qTodoByClientMutationID, userID, *in.ClientMutationID)
-			if err != nil {
-				return err
-			}
-			out, err = scanTodo(row.Scan)
+			out, err = scanTodo(s.db.queryRow(ctx, tx, qTodoByClientMutationID, userID, *in.ClientMutationID).Scan)
 			return err
 		}
 		if err != nil {
 			return fmt.Errorf("insert todo: %w", err)
 		}
-		_, err = s.db.exec(ctx, &tx, qCountNewTodo, userID)
+		_, err = s.db.exec(ctx, tx, qCountNewTodo, userID)
 		return err
 	})
 	if err != nil {
@@ -77,11 +100,7 @@ func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInpu
 
 // Get implements todo.Store.
 func (s *TodoStore) Get(ctx context.Context, userID, id int64) (*todo.Todo, error) {
-	row, err := s.db.queryRow(ctx, nil, qTodo, id, userID)
-	if err != nil {
-		return nil, translate(err)
-	}
-	t, err := scanTodo(row.Scan)
+	t, err := scanTodo(s.db.queryRow(ctx, nil, qTodo, id, userID).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errTodoNotFound
 	}
@@ -127,11 +146,7 @@ func (s *TodoStore) List(ctx context.Context, userID int64, f todo.Filter, befor
 // Count implements todo.Store from the counters on the user's row.
 func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int, error) {
 	var total, done int64
-	row, err := s.db.queryRow(ctx, nil, qTodoCounts, userID)
-	if err == nil {
-		err = row.Scan(&total, &done)
-	}
-	if err != nil {
+	if err := s.db.queryRow(ctx, nil, qTodoCounts, userID).Scan(&total, &done); err != nil {
 		return 0, translate(err)
 	}
 	switch {
@@ -144,21 +159,14 @@ func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int
 	}
 }
 
-// Update implements todo.Store. The row is locked first (a transaction
-// on SQLite locks the database) so the done counter follows the change
-// exactly under concurrent updates.
+// Update implements todo.Store. The todo is read (and on PostgreSQL
+// locked) first, in the transaction, so the done counter follows the
+// change exactly under concurrent updates.
 func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.UpdateInput) (*todo.Todo, error) {
-	lock := qLockTodo
-	if s.db.IsPostgres() {
-		lock = qLockTodoPG
-	}
 	var out *todo.Todo
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var wasDone bool
-		row, err := s.db.queryRow(ctx, &tx, lock, id, userID)
-		if err == nil {
-			err = row.Scan(&wasDone)
-		}
+		err := s.db.queryRow(ctx, tx, qLockTodo, id, userID).Scan(&wasDone)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errTodoNotFound
 		}
@@ -172,11 +180,7 @@ func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.Update
 		if in.Done != nil {
 			done = *in.Done
 		}
-		row, err = s.db.queryRow(ctx, &tx, qUpdateTodo, id, userID, title, done, now())
-		if err != nil {
-			return err
-		}
-		if out, err = scanTodo(row.Scan); err != nil {
+		if out, err = scanTodo(s.db.queryRow(ctx, tx, qUpdateTodo, id, userID, title, done, now()).Scan); err != nil {
 			return fmt.Errorf("update todo: %w", err)
 		}
 		if out.Done == wasDone {
@@ -186,7 +190,7 @@ func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.Update
 		if wasDone {
 			delta = -1
 		}
-		_, err = s.db.exec(ctx, &tx, qCountDoneChange, userID, delta)
+		_, err = s.db.exec(ctx, tx, qCountDoneChange, userID, delta)
 		return err
 	})
 	if err != nil {
@@ -197,12 +201,9 @@ func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.Update
 
 // Delete implements todo.Store.
 func (s *TodoStore) Delete(ctx context.Context, userID, id int64) error {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var done bool
-		err := tx.NewDelete().Model((*todoRow)(nil)).
-			Where("id = ? AND user_id = ?", id, userID).
-			Returning("done").
-			Scan(ctx, &done)
+		err := s.db.queryRow(ctx, tx, qDeleteTodo, id, userID).Scan(&done)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errTodoNotFound
 		}
@@ -213,19 +214,8 @@ func (s *TodoStore) Delete(ctx context.Context, userID, id int64) error {
 		if done {
 			doneDelta = 1
 		}
-		_, err = tx.NewUpdate().Model((*userRow)(nil)).
-			Set("todo_count = todo_count - 1").
-			Set("done_count = done_count - ?", doneDelta).
-			Where("id = ?", userID).
-			Exec(ctx)
+		_, err = s.db.exec(ctx, tx, qCountDeleted, userID, doneDelta)
 		return err
 	})
 	return translate(err)
-}
-
-func nullString(s *string) sql.NullString {
-	if s == nil {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: *s, Valid: true}
 }

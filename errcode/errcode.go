@@ -1,6 +1,7 @@
-// Package errcode provides the application's error type: a stable, machine
-// readable code that clients act on, a message safe to show them, and
-// optional details such as the input field at fault.
+// Package errcode is the one home of every error code and reason that can
+// reach a client, and provides the application's error type: a stable,
+// machine-readable code that clients act on, a message safe to show them,
+// and optional details such as the input field at fault.
 //
 // Errors that are not *Error are internal: the GraphQL layer logs them and
 // answers INTERNAL_SERVER_ERROR without their text.
@@ -12,8 +13,10 @@ import (
 )
 
 // Codes sent to clients in extensions.code. They are part of the API
-// contract: never rename one.
+// contract: never rename one. The schema's ErrorCode enum documents
+// exactly these (a test checks).
 const (
+	// Signing in and the caller's requests.
 	Unauthenticated   = "UNAUTHENTICATED"
 	BadUserInput      = "BAD_USER_INPUT"
 	NotFound          = "NOT_FOUND"
@@ -22,29 +25,63 @@ const (
 	RateLimited       = "RATE_LIMITED"
 	Timeout           = "TIMEOUT"
 	Unavailable       = "SERVICE_UNAVAILABLE"
-	Internal          = "INTERNAL_SERVER_ERROR"
 	// SessionKeyStale: WeChat data was encrypted with a session_key the
 	// server no longer holds; the client logs in again.
 	SessionKeyStale = "SESSION_KEY_STALE"
+	Internal        = "INTERNAL_SERVER_ERROR"
+
+	// The GraphQL document. The first three are gqlgen's own codes (a
+	// test checks that they match); the limits are the server's.
+	ParseFailed            = "GRAPHQL_PARSE_FAILED"
+	ValidationFailed       = "GRAPHQL_VALIDATION_FAILED"
+	PersistedQueryNotFound = "PERSISTED_QUERY_NOT_FOUND"
+	ComplexityLimit        = "COMPLEXITY_LIMIT_EXCEEDED"
+	DepthLimit             = "DEPTH_LIMIT_EXCEEDED"
+	AliasLimit             = "ALIAS_LIMIT_EXCEEDED"
+	RootFieldLimit         = "ROOT_FIELD_LIMIT_EXCEEDED"
+
+	// HTTP-level rejections, answered with a GraphQL-shaped body.
+	RequestTooLarge      = "REQUEST_TOO_LARGE"      // 413
+	BadRequest           = "BAD_REQUEST"            // 400
+	UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" // 415
+	MethodNotAllowed     = "METHOD_NOT_ALLOWED"     // 405
 )
 
-// Codes lists the codes above; the schema's ErrorCode enum must document
-// each (a test checks).
-var Codes = []string{Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable, RateLimited, Timeout, Unavailable, Internal, SessionKeyStale}
+// Codes lists every code above, in the order the schema documents them.
+var Codes = []string{
+	Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable,
+	RateLimited, Timeout, Unavailable, SessionKeyStale, Internal,
+	ParseFailed, ValidationFailed, PersistedQueryNotFound,
+	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit,
+	RequestTooLarge, BadRequest, UnsupportedMediaType, MethodNotAllowed,
+}
 
-// Reasons for UNAUTHENTICATED, in extensions.reason.
+// Reasons refine a code in extensions.reason. The schema's ErrorReason
+// enum documents exactly these (a test checks).
 const (
+	// UNAUTHENTICATED
 	ReasonMissingToken = "MISSING_TOKEN"
 	ReasonInvalidToken = "INVALID_TOKEN"
 	ReasonExpiredToken = "EXPIRED_TOKEN"
+	// WECHAT_ERROR, from WeChat's errcode
+	ReasonInvalidCode = "INVALID_CODE" // the wx.login or phone code is invalid or used
+	ReasonRateLimited = "RATE_LIMITED" // WeChat's frequency limit
+	ReasonBlockedUser = "BLOCKED_USER" // WeChat blocked the user
+	ReasonRejected    = "REJECTED"     // the server's own credentials or request: logged
 )
+
+// Reasons lists every reason above, in the order the schema documents them.
+var Reasons = []string{
+	ReasonMissingToken, ReasonInvalidToken, ReasonExpiredToken,
+	ReasonInvalidCode, ReasonRateLimited, ReasonBlockedUser, ReasonRejected,
+}
 
 // Error is an error a client is meant to see.
 type Error struct {
 	Code    string // one of the codes above
 	Message string // human readable, safe to show
 	Field   string // the input field at fault, if one is
-	Reason  string // a finer reason a client can act on, if any
+	Reason  string // one of the reasons above, if any
 	// Extra holds further extensions (e.g. WeChat's errcode).
 	Extra map[string]any
 	// Err is the cause, kept for logs and errors.Is; never shown.

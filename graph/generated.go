@@ -535,7 +535,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema.graphqls"
+//go:embed "auth.graphqls" "directives.graphqls" "errors.graphqls" "todos.graphqls" "wxdata.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -547,7 +547,11 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
-	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "auth.graphqls", Input: sourceData("auth.graphqls"), BuiltIn: false},
+	{Name: "directives.graphqls", Input: sourceData("directives.graphqls"), BuiltIn: false},
+	{Name: "errors.graphqls", Input: sourceData("errors.graphqls"), BuiltIn: false},
+	{Name: "todos.graphqls", Input: sourceData("todos.graphqls"), BuiltIn: false},
+	{Name: "wxdata.graphqls", Input: sourceData("wxdata.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 

@@ -136,8 +136,13 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gerr := graphql.DefaultErrorPresenter(ctx, err)
 		if e := errcode.As(err); e != nil {
-			if e.Code == errcode.WeChatUnavailable || e.Code == errcode.Unavailable {
+			switch {
+			case e.Code == errcode.WeChatUnavailable || e.Code == errcode.Unavailable:
 				log.WarnContext(ctx, "dependency unavailable", "code", e.Code, "err", e.Err, "path", gerr.Path.String())
+			case e.Reason == errcode.ReasonRejected:
+				// Not the user's doing (e.g. 40013 invalid appid): the
+				// operator must see it.
+				log.WarnContext(ctx, "WeChat rejected the server's request", "err", e.Err, "path", gerr.Path.String())
 			}
 			return &gqlerror.Error{Message: e.Message, Path: gerr.Path, Locations: gerr.Locations, Extensions: e.Extensions()}
 		}

@@ -6,14 +6,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-)
 
-// Codes of the operation limits, in extensions.code. gqlgen's complexity
-// limit answers COMPLEXITY_LIMIT_EXCEEDED.
-const (
-	codeDepthLimit     = "DEPTH_LIMIT_EXCEEDED"
-	codeAliasLimit     = "ALIAS_LIMIT_EXCEEDED"
-	codeRootFieldLimit = "ROOT_FIELD_LIMIT_EXCEEDED"
+	"wxtodo/errcode"
 )
 
 // limits rejects operations nested too deep or with too many aliases or
@@ -36,15 +30,15 @@ func (l *limits) MutateOperationContext(_ context.Context, oc *graphql.Operation
 		return nil
 	}
 	if n := countFields(op.SelectionSet, 0); n > l.maxRootFields {
-		return limitError(codeRootFieldLimit, "operation has %d root fields, more than the limit of %d", n, l.maxRootFields)
+		return limitError(errcode.RootFieldLimit, "operation has %d root fields, more than the limit of %d", n, l.maxRootFields)
 	}
 	var w walker
 	w.walk(op.SelectionSet, 1)
 	if w.depth > l.maxDepth {
-		return limitError(codeDepthLimit, "operation is nested %d deep, more than the limit of %d", w.depth, l.maxDepth)
+		return limitError(errcode.DepthLimit, "operation is nested %d deep, more than the limit of %d", w.depth, l.maxDepth)
 	}
 	if w.aliases > l.maxAliases {
-		return limitError(codeAliasLimit, "operation has %d aliases, more than the limit of %d", w.aliases, l.maxAliases)
+		return limitError(errcode.AliasLimit, "operation has %d aliases, more than the limit of %d", w.aliases, l.maxAliases)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"wxtodo/auth"
 	"wxtodo/todo"
 	"wxtodo/user"
+	"wxtodo/wxdata"
 )
 
 // Resolver is the root resolver: the services the API calls.
@@ -20,11 +21,11 @@ type Resolver struct {
 	AuthService *auth.Service
 	UserService *user.Service
 	TodoService *todo.Service
-	DataService *auth.Data
+	DataService *wxdata.Service
 }
 
 // selectsPage reports whether a todos query selects the page itself, not
-// only totalCount: the list query is skipped when it does not.
+// only totalCount: the page is not read when it does not.
 func selectsPage(ctx context.Context) bool {
 	for _, f := range graphql.CollectAllFields(ctx) {
 		if f == "edges" || f == "pageInfo" {

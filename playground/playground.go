@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 //go:embed assets
@@ -29,27 +30,38 @@ type Options struct {
 	SignInCode string
 }
 
-// Register adds the page at GET / and its assets under AssetPrefix.
-func Register(mux *http.ServeMux, opt Options) {
+// Playground serves the page at / and its assets under AssetPrefix.
+type Playground struct {
+	opt   Options
+	files http.Handler
+}
+
+// New returns the playground.
+func New(opt Options) *Playground {
 	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
 		panic("playground: " + err.Error()) // the embed directive guarantees it
 	}
-	files := http.StripPrefix(AssetPrefix, http.FileServerFS(sub))
-	mux.Handle("GET "+AssetPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &Playground{opt: opt, files: http.StripPrefix(AssetPrefix, http.FileServerFS(sub))}
+}
+
+// AssetPrefix returns the path under which the page's files are served.
+func (*Playground) AssetPrefix() string { return AssetPrefix }
+
+// ServeHTTP serves the page for / and the files under AssetPrefix.
+func (p *Playground) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(r.URL.Path, AssetPrefix) {
 		// The files change only with the binary.
-		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
-	}))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		// GraphiQL sets inline styles; scripts come only from here.
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
-		index.Execute(w, opt) //nolint:errcheck // the client went away
-	})
+		h.Set("Cache-Control", "public, max-age=86400")
+		p.files.ServeHTTP(w, r)
+		return
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+	// GraphiQL sets inline styles; scripts come only from here.
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+	index.Execute(w, p.opt) //nolint:errcheck // the client went away
 }

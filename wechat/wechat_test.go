@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"wxtodo/errcode"
 	"wxtodo/wechat"
 	"wxtodo/wechat/wechattest"
 )
@@ -73,13 +74,13 @@ func TestCode2SessionErrcodes(t *testing.T) {
 		errcode    int
 		wantReason string
 	}{
-		{wechat.CodeInvalidCode, wechat.ReasonInvalidCode},
-		{wechat.CodeCodeUsed, wechat.ReasonInvalidCode},
-		{wechat.CodeRateLimited, wechat.ReasonRateLimited},
-		{wechat.CodeBlockedUser, wechat.ReasonBlockedUser},
-		{wechat.CodeInvalidAppID, wechat.ReasonRejected},
-		{40002, wechat.ReasonRejected},
-		{99999, wechat.ReasonRejected},
+		{wechat.CodeInvalidCode, errcode.ReasonInvalidCode},
+		{wechat.CodeCodeUsed, errcode.ReasonInvalidCode},
+		{wechat.CodeRateLimited, errcode.ReasonRateLimited},
+		{wechat.CodeBlockedUser, errcode.ReasonBlockedUser},
+		{wechat.CodeInvalidAppID, errcode.ReasonRejected},
+		{40002, errcode.ReasonRejected},
+		{99999, errcode.ReasonRejected},
 	}
 	for _, tt := range tests {
 		t.Run(tt.wantReason+"/"+strconv.Itoa(tt.errcode), func(t *testing.T) {

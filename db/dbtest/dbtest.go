@@ -27,6 +27,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // PGBinDir is where the PostgreSQL server binaries are looked for first.
@@ -119,6 +120,52 @@ func CreateSchema(ctx context.Context, base, prefix string) (string, func(), err
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
+}
+
+// Open returns a plain database/sql handle on the database a
+// DATABASE_URL from SQLiteURL or PostgresURL names, closed when the test
+// ends, for a test to look at and change rows as an outsider would.
+// Queries take $1, $2, ... on both dialects.
+func Open(tb testing.TB, databaseURL string) *sql.DB {
+	tb.Helper()
+	driver, dsn := "pgx", databaseURL
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		// Wait for the server's writers rather than fail while they write.
+		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatalf("open %s: %v", driver, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Count returns how many rows of table match where ("" for all), with
+// args for its $1, $2, ...
+func Count(tb testing.TB, db *sql.DB, table, where string, args ...any) int {
+	tb.Helper()
+	q := "SELECT count(*) FROM " + table
+	if where != "" {
+		q += " WHERE " + where
+	}
+	var n int
+	if err := db.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// Exec runs a statement that must succeed and returns how many rows it
+// changed.
+func Exec(tb testing.TB, db *sql.DB, query string, args ...any) int64 {
+	tb.Helper()
+	res, err := db.ExecContext(context.Background(), query, args...)
+	if err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+	n, _ := res.RowsAffected()
+	return n
 }
 
 // EachDB runs f as a subtest on SQLite and on PostgreSQL.

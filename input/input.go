@@ -1,0 +1,77 @@
+// Package input holds the rules for text that clients send which several
+// domains share: text the database can store (valid UTF-8 without control
+// characters), lengths in characters or bytes, and one-time codes of
+// printable ASCII. Every rule answers a BAD_USER_INPUT error naming the
+// field at fault.
+package input
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"wxtodo/errcode"
+)
+
+// Chars checks that s is text (see Text) of min to max characters.
+func Chars(field, s string, minChars, maxChars int) error {
+	if err := Text(field, s); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(s); n < minChars || n > maxChars {
+		return lengthError(field, minChars, maxChars, "characters")
+	}
+	return nil
+}
+
+// Bytes checks that s is text (see Text) of min to max bytes.
+func Bytes(field, s string, minBytes, maxBytes int) error {
+	if err := Text(field, s); err != nil {
+		return err
+	}
+	if n := len(s); n < minBytes || n > maxBytes {
+		return lengthError(field, minBytes, maxBytes, "bytes")
+	}
+	return nil
+}
+
+// Text rejects what the database must never see: invalid UTF-8 and
+// control characters (PostgreSQL refuses NUL bytes outright).
+func Text(field, s string) error {
+	if !utf8.ValidString(s) {
+		return errcode.Input(field, "%s must be valid UTF-8", field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errcode.Input(field, "%s must not contain control characters", field)
+		}
+	}
+	return nil
+}
+
+// MaxCodeLen bounds a one-time code from WeChat; WeChat's are 32
+// characters.
+const MaxCodeLen = 128
+
+// Code checks a one-time code from WeChat (wx.login, the phone number
+// button): 1 to MaxCodeLen printable ASCII characters, no spaces.
+func Code(field, s string) error {
+	if s == "" {
+		return errcode.Input(field, "%s must not be empty", field)
+	}
+	if len(s) > MaxCodeLen {
+		return errcode.Input(field, "%s must be at most %d bytes", field, MaxCodeLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return errcode.Input(field, "%s must be printable ASCII", field)
+		}
+	}
+	return nil
+}
+
+func lengthError(field string, lo, hi int, unit string) error {
+	if lo <= 0 {
+		return errcode.Input(field, "%s must be at most %d %s", field, hi, unit)
+	}
+	return errcode.Input(field, "%s must be %d to %d %s", field, lo, hi, unit)
+}

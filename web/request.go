@@ -1,0 +1,146 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"wxtodo/errcode"
+	"wxtodo/reqctx"
+)
+
+// withRequest gives every request an ID (the client's X-Request-Id when it
+// looks sane), its client IP and a deadline, and logs and counts it when
+// done. The log has the path but never the query string or headers, which
+// can hold a token or a login code.
+func (s *Server) withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !saneID(id) {
+			id = reqctx.NewID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		// One derived request for what the handlers need: the ID and
+		// client IP (logs, rate limits) and the deadline.
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		ctx = reqctx.With(ctx, id, s.clientIP(r))
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if s.cfg.Metrics != nil {
+			// The mux has set the pattern it matched on r.
+			s.cfg.Metrics.ObserveHTTP(route(r.Pattern), sw.status, time.Since(start))
+		}
+		if !s.cfg.Log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		s.cfg.Log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("client_ip", reqctx.ClientIP(ctx)),
+		)
+	})
+}
+
+// route labels a request for metrics by the route pattern it matched,
+// without its method ("GET /readyz" is "/readyz", "GET /{$}" is "/"), or
+// "other" when it matched none, so that scanners probing random paths add
+// no series.
+func route(pattern string) string {
+	if pattern == "" {
+		return "other"
+	}
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	return strings.TrimSuffix(pattern, "{$}")
+}
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// clientIP is the address the request came from: the TCP peer, or behind
+// a trusted proxy the address the proxy saw.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.cfg.TrustProxy {
+		// The proxy appends the address it saw to whatever the client
+		// sent: only the last entry is not the client's own word.
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			last := xff[len(xff)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				return ip.String()
+			}
+		}
+		if ip := net.ParseIP(strings.TrimSpace(r.Header.Get("X-Real-IP"))); ip != nil {
+			return ip.String()
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// recoverPanics keeps a panic outside the GraphQL executor (which has its
+// own recovery) from killing the connection without an answer.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.cfg.Log.ErrorContext(r.Context(), "panic in handler", "panic", p, "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, errcode.Internal, "internal server error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status and size of the answer, for the log
+// and the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
