@@ -168,6 +168,44 @@ func Exec(tb testing.TB, db *sql.DB, query string, args ...any) int64 {
 	return n
 }
 
+// Dump renders every row of the tables as text, to check what a database
+// dump would reveal.
+func Dump(tb testing.TB, db *sql.DB, tables ...string) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := db.QueryContext(context.Background(), "SELECT * FROM "+table)
+		if err != nil {
+			tb.Fatalf("dump %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				tb.Fatalf("scan %s: %v", table, err)
+			}
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, "%v\t", v)
+			}
+			b.WriteByte('\n')
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			tb.Fatalf("dump %s: %v", table, err)
+		}
+	}
+	return b.String()
+}
+
 // EachDB runs f as a subtest on SQLite and on PostgreSQL.
 func EachDB(t *testing.T, f func(t *testing.T, databaseURL string)) {
 	t.Helper()

@@ -1,0 +1,198 @@
+package apitest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"wxtodo/auth"
+	"wxtodo/db"
+	"wxtodo/db/dbtest"
+	"wxtodo/graph"
+	"wxtodo/ratelimit"
+	"wxtodo/reqctx"
+	"wxtodo/secret"
+	"wxtodo/todo"
+	"wxtodo/user"
+	"wxtodo/web"
+	"wxtodo/wechat"
+	"wxtodo/wechat/wechattest"
+	"wxtodo/wxdata"
+)
+
+// Options change the server from its test defaults.
+type Options struct {
+	// WeChat is the fake WeChat to use, so that two servers can share
+	// one; nil starts a new one.
+	WeChat *wechattest.Fake
+	// WeChatTimeout bounds one jscode2session exchange; default 2s.
+	WeChatTimeout time.Duration
+	// LoginPerMinute and LoginBurst limit logins per client IP; 0 means
+	// no limit.
+	LoginPerMinute, LoginBurst int
+	// TrustProxy takes the client IP from X-Forwarded-For.
+	TrustProxy bool
+	// RequestTimeout is each request's deadline; default 15s.
+	RequestTimeout time.Duration
+	// SessionTTL is a session's lifetime since its last use; default
+	// auth.DefaultTTL.
+	SessionTTL time.Duration
+	// Introspection allows __schema and __type queries.
+	Introspection bool
+	// DataKey (base64) seals session_keys and the access_token; default a
+	// new key. DataKeyOld are retired keys that still open.
+	DataKey    string
+	DataKeyOld []string
+	// Resolver, when set, may change the resolver before the server is
+	// built (a test wraps a store).
+	Resolver func(*graph.Resolver)
+}
+
+// Server is the API on a real database, with a fake WeChat.
+type Server struct {
+	*Client
+	// Handler is the HTTP handler: every route of web, /query among them.
+	Handler *web.Server
+	// WeChat is the fake WeChat the server talks to.
+	WeChat *wechattest.Fake
+	// DatabaseURL is the server's database; DB is the test's own handle
+	// on it (dbtest.Open), to look at and change rows.
+	DatabaseURL string
+	DB          *sql.DB
+	// Logs is what the server logged, at debug level.
+	Logs *Logs
+	// Auth is the auth service, for what has no request (the janitor).
+	Auth *auth.Service
+
+	closeOnce sync.Once
+	store     *db.DB
+}
+
+// New serves the API on the database at databaseURL (dbtest.SQLiteURL or
+// dbtest.PostgresURL), migrated, until the test ends. Its WeChat is
+// wechattest's fake app.
+func New(tb testing.TB, databaseURL string, opt Options) *Server {
+	tb.Helper()
+	wx := opt.WeChat
+	if wx == nil {
+		wx = wechattest.New(tb)
+	}
+	ctx := context.Background()
+	store, err := db.Open(ctx, databaseURL, db.Options{})
+	if err != nil {
+		tb.Fatalf("open database: %v", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		tb.Fatalf("migrate: %v", err)
+	}
+	if err := store.Prepare(ctx); err != nil {
+		store.Close()
+		tb.Fatalf("prepare: %v", err)
+	}
+	dataKey := opt.DataKey
+	if dataKey == "" {
+		dataKey = secret.NewKey()
+	}
+	keys, err := secret.ParseKeys(dataKey, opt.DataKeyOld...)
+	if err != nil {
+		store.Close()
+		tb.Fatalf("data keys: %v", err)
+	}
+	logs := &Logs{}
+	log := slog.New(reqctx.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+
+	client := wechat.New(wx.URL, wechattest.AppID, wechattest.Secret, or(opt.WeChatTimeout, 2*time.Second))
+	authSvc := &auth.Service{
+		AppID:        wechattest.AppID,
+		Exchanger:    client,
+		Store:        db.NewAuthStore(store),
+		TTL:          opt.SessionTTL,
+		Log:          log,
+		LoginLimiter: ratelimit.New(opt.LoginPerMinute, opt.LoginBurst),
+		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
+	}
+	resolver := &graph.Resolver{
+		AuthService: authSvc,
+		UserService: &user.Service{Store: db.NewUserStore(store)},
+		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
+		DataService: &wxdata.Service{
+			AppID:             wechattest.AppID,
+			Keys:              keys,
+			Store:             db.NewDataStore(store),
+			API:               client,
+			Tokens:            wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wechattest.AppID}),
+			Log:               log,
+			StaleCheckLimiter: ratelimit.New(6, 3),
+		},
+	}
+	if opt.Resolver != nil {
+		opt.Resolver(resolver)
+	}
+	h := web.New(web.Config{
+		Log:            log,
+		GraphQL:        graph.NewHandler(resolver, graph.Options{Log: log, Introspection: opt.Introspection}),
+		Ready:          store.Ping,
+		Auth:           authSvc.Middleware,
+		RequestTimeout: or(opt.RequestTimeout, 15*time.Second),
+		TrustProxy:     opt.TrustProxy,
+	})
+	s := &Server{
+		Client:      NewClient(h),
+		Handler:     h,
+		WeChat:      wx,
+		DatabaseURL: databaseURL,
+		DB:          dbtest.Open(tb, databaseURL),
+		Logs:        logs,
+		Auth:        authSvc,
+		store:       store,
+	}
+	tb.Cleanup(func() {
+		s.CloseDatabase()
+		if tb.Failed() {
+			tb.Logf("server log:\n%s", logs.String())
+		}
+	})
+	return s
+}
+
+// CloseDatabase closes the server's connection pool, as an outage would
+// (closing it again is harmless).
+func (s *Server) CloseDatabase() {
+	s.closeOnce.Do(func() { s.store.Close() })
+}
+
+// Count returns how many rows of table match where ("" for all), with
+// args for its $1, $2, ...
+func (s *Server) Count(tb testing.TB, table, where string, args ...any) int {
+	tb.Helper()
+	return dbtest.Count(tb, s.DB, table, where, args...)
+}
+
+// Dump renders every row of the server's tables as text, to check what a
+// database dump would reveal.
+func (s *Server) Dump(tb testing.TB) string {
+	tb.Helper()
+	return dbtest.Dump(tb, s.DB, "users", "sessions", "login_codes", "todos", "wechat_tokens")
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Aliases returns n aliased copies of field, a0: field a1: field ...
+func Aliases(field string, n int) string {
+	var b []byte
+	for i := 0; i < n; i++ {
+		b = fmt.Appendf(b, " a%d: %s", i, field)
+	}
+	return string(b)
+}
