@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
-
-	"wxtodo/db/dbtest"
 )
 
 const authMeQuery = `{ me { id nickname avatarUrl createdAt } }`
@@ -90,40 +87,4 @@ func getHTTP(tb testing.TB, e *env, path string) httpResult {
 	tb.Helper()
 	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
 	return sendHTTP(tb, req)
-}
-
-func TestPlaygroundOnlyWhenEnabled(t *testing.T) {
-	tests := []struct {
-		name       string
-		vars       []string
-		wantStatus int
-	}{
-		{"production", nil, http.StatusNotFound},
-		{"production with PLAYGROUND=true", []string{"PLAYGROUND", "true"}, http.StatusOK},
-		{"development", []string{"WECHAT_APPID", "", "WECHAT_SECRET", ""}, http.StatusOK},
-		{"development with PLAYGROUND=false", []string{"WECHAT_APPID", "", "WECHAT_SECRET", "", "PLAYGROUND", "false"}, http.StatusNotFound},
-	}
-	dbtest.EachDB(t, func(t *testing.T, url string) {
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				e := newEnv(t, url, tt.vars...)
-				r := getHTTP(t, e, "/")
-				if r.status != tt.wantStatus {
-					t.Fatalf("GET /: got status %d, want %d: %.200s", r.status, tt.wantStatus, r.body)
-				}
-				if tt.wantStatus == http.StatusOK {
-					if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-						t.Errorf("GET /: got Content-Type %q, want text/html", ct)
-					}
-					if !strings.Contains(r.body, "/query") {
-						t.Errorf("GET /: the page does not point at /query: %.300s", r.body)
-					}
-				}
-				// Only / is the playground: other paths stay 404.
-				if r := getHTTP(t, e, "/nope"); r.status != http.StatusNotFound {
-					t.Errorf("GET /nope: got status %d, want 404", r.status)
-				}
-			})
-		}
-	})
 }

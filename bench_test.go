@@ -29,7 +29,6 @@ const benchTodos = 50
 // benchFixture is a server on a fresh database with one signed-in user
 // who has benchTodos todos.
 type benchFixture struct {
-	tb      testing.TB
 	handler http.Handler
 	token   string
 	todoIDs []string
@@ -44,8 +43,8 @@ func benchEachDB(b *testing.B, f func(b *testing.B, fx *benchFixture)) {
 
 func newBenchFixture(b *testing.B, databaseURL string) *benchFixture {
 	b.Helper()
-	e := newEnv(b, databaseURL, "LOG_LEVEL", "error")
-	fx := &benchFixture{tb: b, handler: e.app.Handler}
+	in := newInstance(b, databaseURL, "LOG_LEVEL", "error")
+	fx := &benchFixture{handler: in.app.Handler}
 	var login struct {
 		Data struct {
 			Login struct {
@@ -53,7 +52,7 @@ func newBenchFixture(b *testing.B, databaseURL string) *benchFixture {
 			} `json:"login"`
 		} `json:"data"`
 	}
-	fx.decode(fx.serve(docs.Body("Login", docs.Login, map[string]any{"code": "bench-fixture"}), ""), &login)
+	fx.decode(b, fx.serve(b, docs.Body("Login", docs.Login, map[string]any{"code": "bench-fixture"}), ""), &login)
 	fx.token = login.Data.Login.Token
 	for i := range benchTodos {
 		var created struct {
@@ -64,7 +63,7 @@ func newBenchFixture(b *testing.B, databaseURL string) *benchFixture {
 			} `json:"data"`
 		}
 		body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": fmt.Sprintf("todo %d", i)}})
-		fx.decode(fx.serve(body, fx.token), &created)
+		fx.decode(b, fx.serve(b, body, fx.token), &created)
 		fx.todoIDs = append(fx.todoIDs, created.Data.CreateTodo.ID)
 	}
 	return fx
@@ -77,7 +76,8 @@ var (
 
 // serve sends one POST /query through the handler and returns the answer;
 // anything but a successful GraphQL answer fails the benchmark.
-func (fx *benchFixture) serve(body []byte, token string) []byte {
+func (fx *benchFixture) serve(tb testing.TB, body []byte, token string) []byte {
+	tb.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -87,14 +87,15 @@ func (fx *benchFixture) serve(body []byte, token string) []byte {
 	fx.handler.ServeHTTP(rec, req)
 	out := rec.Body.Bytes()
 	if rec.Code != http.StatusOK || !bytes.HasPrefix(out, benchDataPrefix) || bytes.Contains(out, benchErrors) {
-		fx.tb.Fatalf("%s: status %d: %s", body, rec.Code, out)
+		tb.Fatalf("%s: status %d: %s", body, rec.Code, out)
 	}
 	return out
 }
 
-func (fx *benchFixture) decode(body []byte, v any) {
+func (fx *benchFixture) decode(tb testing.TB, body []byte, v any) {
+	tb.Helper()
 	if err := json.Unmarshal(body, v); err != nil {
-		fx.tb.Fatalf("decode %s: %v", body, err)
+		tb.Fatalf("decode %s: %v", body, err)
 	}
 }
 
@@ -104,7 +105,7 @@ func BenchmarkMe(b *testing.B) {
 		body := docs.Body("Me", docs.Me, nil)
 		b.ReportAllocs()
 		for b.Loop() {
-			fx.serve(body, fx.token)
+			fx.serve(b, body, fx.token)
 		}
 	})
 }
@@ -115,7 +116,7 @@ func BenchmarkTodos(b *testing.B) {
 		body := docs.Body("Todos", docs.Todos, map[string]any{"first": 20})
 		b.ReportAllocs()
 		for b.Loop() {
-			fx.serve(body, fx.token)
+			fx.serve(b, body, fx.token)
 		}
 	})
 }
@@ -126,7 +127,7 @@ func BenchmarkCreateTodo(b *testing.B) {
 		body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": "buy milk"}})
 		b.ReportAllocs()
 		for b.Loop() {
-			fx.serve(body, fx.token)
+			fx.serve(b, body, fx.token)
 		}
 	})
 }
@@ -144,7 +145,7 @@ func BenchmarkUpdateTodo(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			fx.serve(bodies[i%len(bodies)], fx.token)
+			fx.serve(b, bodies[i%len(bodies)], fx.token)
 			i++
 		}
 	})
@@ -164,7 +165,7 @@ func BenchmarkLogin(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			i++
-			fx.serve(fmt.Appendf(nil, "%sbench-login-%d%s", prefix, i, suffix), "")
+			fx.serve(b, fmt.Appendf(nil, "%sbench-login-%d%s", prefix, i, suffix), "")
 		}
 	})
 }

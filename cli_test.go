@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"wxtodo/apitest"
 	"wxtodo/db/dbtest"
 )
 
 // wxtodoCLI runs the command line as main does and returns the exit code
 // and what it printed.
-func wxtodoCLI(t *testing.T, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
+func wxtodoCLI(tb testing.TB, getenv func(string) string, args ...string) (code int, stdout, stderr string) {
+	tb.Helper()
 	var out, errOut bytes.Buffer
 	code = cli(context.Background(), args, getenv, &out, &errOut)
 	return code, out.String(), errOut.String()
@@ -78,18 +79,18 @@ func TestCommandLineMistakes(t *testing.T) {
 func TestMigrateCommands(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
 		env := configEnv("DATABASE_URL", databaseURL)
-		status := func() string {
-			t.Helper()
-			code, out, errOut := wxtodoCLI(t, env, "migrate", "status")
+		status := func(tb testing.TB) string {
+			tb.Helper()
+			code, out, errOut := wxtodoCLI(tb, env, "migrate", "status")
 			if code != exitOK {
-				t.Fatalf("migrate status: exit %d: %s", code, errOut)
+				tb.Fatalf("migrate status: exit %d: %s", code, errOut)
 			}
 			return out
 		}
 		pending := regexp.MustCompile(`(?m)^\d{14}_init\s+pending`)
 		applied := regexp.MustCompile(`(?m)^\d{14}_init\s+applied\s+\d+\s+\d{4}-`)
 
-		if out := status(); !pending.MatchString(out) {
+		if out := status(t); !pending.MatchString(out) {
 			t.Fatalf("a new database: want init pending, got:\n%s", out)
 		}
 		if code, out, errOut := wxtodoCLI(t, env, "migrate", "up"); code != exitOK || !applied.MatchString(out) {
@@ -99,17 +100,16 @@ func TestMigrateCommands(t *testing.T) {
 		if code, _, errOut := wxtodoCLI(t, env, "migrate", "up"); code != exitOK {
 			t.Fatalf("second migrate up: exit %d: %s", code, errOut)
 		}
-		e := newEnv(t, databaseURL)
-		token, _ := e.login("migrated")
-		e.ok(token, `mutation { createTodo(input: {title: "x"}) { id } }`, nil, nil)
-		e.srv.Close()
-		e.app.Close()
+		in := newInstance(t, databaseURL)
+		token, _ := in.Login(t, "migrated")
+		in.OK(t, `mutation { createTodo(input: {title: "x"}) { id } }`, nil, apitest.As(token))
+		in.app.Close() // before down; closing again at cleanup is harmless
 
 		code, out, errOut := wxtodoCLI(t, env, "migrate", "down")
 		if code != exitOK || !strings.Contains(out, "undid ") {
 			t.Fatalf("migrate down: exit %d\n%s%s", code, out, errOut)
 		}
-		if out := status(); !pending.MatchString(out) {
+		if out := status(t); !pending.MatchString(out) {
 			t.Fatalf("after down: want init pending, got:\n%s", out)
 		}
 		if code, out, _ := wxtodoCLI(t, env, "migrate", "down"); code != exitOK || !strings.Contains(out, "nothing to undo") {
@@ -119,10 +119,10 @@ func TestMigrateCommands(t *testing.T) {
 		if code, _, errOut := wxtodoCLI(t, env, "migrate", "up"); code != exitOK {
 			t.Fatalf("migrate up after down: exit %d: %s", code, errOut)
 		}
-		e2 := newEnv(t, databaseURL)
-		token, _ = e2.login("again")
+		again := newInstance(t, databaseURL)
+		token, _ = again.Login(t, "again")
 		var got struct{ Todos struct{ TotalCount int } }
-		e2.ok(token, `{ todos { totalCount } }`, nil, &got)
+		again.OK(t, `{ todos { totalCount } }`, &got, apitest.As(token))
 		if got.Todos.TotalCount != 0 {
 			t.Errorf("todos after down and up: %d, want 0", got.Todos.TotalCount)
 		}

@@ -11,9 +11,12 @@
 package apitest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -21,19 +24,19 @@ import (
 	"github.com/99designs/gqlgen/client"
 )
 
-// Client sends GraphQL requests to a handler, in process.
+// Client sends GraphQL requests to a handler, in process. Requests are
+// gqlgen client's, built with its options; unlike its Post, an answer
+// with an HTTP error status (422 for a document that does not parse or
+// validate) is a response too.
 type Client struct {
-	gql *client.Client
+	h http.Handler
 }
 
 // NewClient returns a client of the GraphQL endpoint (/query) of h.
-func NewClient(h http.Handler) *Client {
-	c := client.New(h)
-	c.SetCustomTarget("/query")
-	return &Client{gql: c}
-}
+func NewClient(h http.Handler) *Client { return &Client{h: h} }
 
-// An Option changes one request: its variables, its headers.
+// An Option changes one request: its variables, its headers (gqlgen's
+// client.Var, client.AddHeader, ... are options too).
 type Option = client.Option
 
 // Vars sends vars as the request's variables.
@@ -62,6 +65,7 @@ type Error struct {
 
 // Response is a GraphQL answer.
 type Response struct {
+	Status int             `json:"-"` // the HTTP status
 	Data   json.RawMessage `json:"data"`
 	Errors []Error         `json:"errors"`
 	// Raw is the whole answer as JSON, for error messages and for
@@ -95,24 +99,22 @@ func (r *Response) Decode(tb testing.TB, v any) {
 // Send sends a GraphQL request. It fails no test, so goroutines may call
 // it; an error means the answer was not a GraphQL response.
 func (c *Client) Send(query string, opts ...Option) (*Response, error) {
-	raw, err := c.gql.RawPost(query, opts...)
+	req := &client.Request{Query: query, HTTP: httptest.NewRequest(http.MethodPost, "/query", http.NoBody)}
+	req.HTTP.Header.Set("Content-Type", "application/json")
+	for _, opt := range opts {
+		opt(req)
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	r := &Response{}
-	if raw.Errors != nil {
-		if err := json.Unmarshal(raw.Errors, &r.Errors); err != nil {
-			return nil, fmt.Errorf("errors: %w: %s", err, raw.Errors)
-		}
+	req.HTTP.Body, req.HTTP.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req.HTTP)
+	r := &Response{Status: rec.Code, Raw: rec.Body.String()}
+	if err := json.Unmarshal(rec.Body.Bytes(), r); err != nil {
+		return nil, fmt.Errorf("http %d: not a GraphQL response: %s", rec.Code, r.Raw)
 	}
-	if r.Data, err = json.Marshal(raw.Data); err != nil {
-		return nil, fmt.Errorf("data: %w", err)
-	}
-	whole, err := json.Marshal(map[string]any{"data": raw.Data, "errors": raw.Errors, "extensions": raw.Extensions})
-	if err != nil {
-		return nil, fmt.Errorf("answer: %w", err)
-	}
-	r.Raw = string(whole)
 	return r, nil
 }
 

@@ -1,7 +1,8 @@
 package main
 
+// Metrics, end to end: what the wired server counts, as Prometheus scrapes it.
+
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,26 +12,22 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"wxtodo/apitest"
 	"wxtodo/db/dbtest"
 	"wxtodo/wechat/wechattest"
 )
 
 // scrape reads /metrics and parses it as Prometheus does.
-func (e *env) scrape() map[string]*dto.MetricFamily {
-	e.t.Helper()
-	resp, err := http.Get(e.srv.URL + "/metrics")
-	if err != nil {
-		e.t.Fatalf("GET /metrics: %v", err)
+func scrape(tb testing.TB, in *instance) map[string]*dto.MetricFamily {
+	tb.Helper()
+	rec := in.get(tb, "/metrics", "")
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("GET /metrics: status %d", rec.Code)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("GET /metrics: status %d", resp.StatusCode)
-	}
-	body, _ := io.ReadAll(resp.Body)
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
 	if err != nil {
-		e.t.Fatalf("parse /metrics: %v\n%s", err, body)
+		tb.Fatalf("parse /metrics: %v\n%s", err, rec.Body.String())
 	}
 	return fams
 }
@@ -70,22 +67,23 @@ next:
 
 func TestMetrics(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
-		e := newEnv(t, databaseURL, "WECHAT_TIMEOUT", "300ms")
-		token, _ := e.login("metrics-user")
-		e.ok(token, `mutation { createTodo(input: {title: "a"}) { id } }`, nil, nil)
-		e.ok(token, `{ todos(first: 5) { totalCount } }`, nil, nil)
-		e.ok(token, `{ todos(first: 5) { totalCount } }`, nil, nil)
-		e.fails("", `{ todos { totalCount } }`, nil, "UNAUTHENTICATED")
-		e.fails(token, deleteTodoMutation, map[string]any{"id": "999999"}, "NOT_FOUND")
-		e.fails(token, `{ me { id } todos { totalCount } nope }`, nil, "GRAPHQL_VALIDATION_FAILED")
-		e.fails(token, `{ me { id }`, nil, "GRAPHQL_PARSE_FAILED")
-		e.wx.On("bad-code", wechattest.Reply{Errcode: 40029})
-		e.fails("", `mutation { login(input: {code: "bad-code"}) { token } }`, nil, "WECHAT_ERROR")
-		e.wx.On("slow-code", wechattest.Reply{Delay: 2 * time.Second})
-		e.fails("", `mutation { login(input: {code: "slow-code"}) { token } }`, nil, "WECHAT_UNAVAILABLE")
-		http.Get(e.srv.URL + "/no/such/path") //nolint:errcheck // counted, nothing to read
+		in := newInstance(t, databaseURL, "WECHAT_TIMEOUT", "300ms")
+		token, _ := in.Login(t, "metrics-user")
+		as := apitest.As(token)
+		in.OK(t, `mutation { createTodo(input: {title: "a"}) { id } }`, nil, as)
+		in.OK(t, `{ todos(first: 5) { totalCount } }`, nil, as)
+		in.OK(t, `{ todos(first: 5) { totalCount } }`, nil, as)
+		in.Fails(t, `{ todos { totalCount } }`, "UNAUTHENTICATED")
+		in.Fails(t, `mutation { deleteTodo(id: "999999") }`, "NOT_FOUND", as)
+		in.Fails(t, `{ me { id } todos { totalCount } nope }`, "GRAPHQL_VALIDATION_FAILED", as)
+		in.Fails(t, `{ me { id }`, "GRAPHQL_PARSE_FAILED", as)
+		in.wx.On("bad-code", wechattest.Reply{Errcode: 40029})
+		in.Fails(t, `mutation { login(input: {code: "bad-code"}) { token } }`, "WECHAT_ERROR")
+		in.wx.On("slow-code", wechattest.Reply{Delay: 2 * time.Second})
+		in.Fails(t, `mutation { login(input: {code: "slow-code"}) { token } }`, "WECHAT_UNAVAILABLE")
+		in.get(t, "/no/such/path", "") // counted as route other
 
-		fams := e.scrape()
+		fams := scrape(t, in)
 		ops := []struct {
 			operation, code string
 			want            float64
@@ -152,13 +150,8 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsCanBeTurnedOff(t *testing.T) {
-	e := newEnv(t, dbtest.SQLiteURL(t), "METRICS", "false")
-	resp, err := http.Get(e.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /metrics with METRICS=false: %d, want 404", resp.StatusCode)
+	in := newInstance(t, dbtest.SQLiteURL(t), "METRICS", "false")
+	if got := in.get(t, "/metrics", "").Code; got != http.StatusNotFound {
+		t.Errorf("GET /metrics with METRICS=false: %d, want 404", got)
 	}
 }

@@ -1,12 +1,16 @@
 package main
 
+// Faults of the whole process: SIGTERM under load, and a database that
+// goes away and comes back.
+
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"wxtodo/apitest"
 	"wxtodo/db/dbtest"
 	"wxtodo/secret"
 	"wxtodo/wechat/wechattest"
@@ -23,15 +28,16 @@ import (
 
 // serverProcess is wxtodo running as a child process.
 type serverProcess struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
-	log  *syncBuffer
+	*apitest.Client // through a proxy to the process's address
+	cmd             *exec.Cmd
+	url             string
+	done            chan error
+	log             *apitest.Logs
 }
 
 // startServerProcess runs the server (this test binary in server mode) with
 // env and waits until it listens.
-func startServerProcess(t *testing.T, env ...string) *serverProcess {
+func startServerProcess(t testing.TB, env ...string) *serverProcess {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -46,7 +52,7 @@ func startServerProcess(t *testing.T, env ...string) *serverProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{cmd: cmd, done: make(chan error, 1), log: &syncBuffer{}}
+	p := &serverProcess{cmd: cmd, done: make(chan error, 1), log: &apitest.Logs{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -72,6 +78,7 @@ func startServerProcess(t *testing.T, env ...string) *serverProcess {
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
+		p.Client = apitest.NewClient(proxyTo(t, p.url))
 	case err := <-p.done:
 		t.Fatalf("server exited before listening: %v\n%s", err, p.log.String())
 	case <-time.After(60 * time.Second):
@@ -80,27 +87,21 @@ func startServerProcess(t *testing.T, env ...string) *serverProcess {
 	return p
 }
 
-func postJSON(client *http.Client, url, token, query string, vars map[string]any) (*gqlResponse, error) {
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, _ := http.NewRequest(http.MethodPost, url+"/query", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := client.Do(req)
+// proxyTo forwards requests to the server at url, so that apitest's client
+// reaches a process over the network. A request that does not get through
+// is answered with a plain 502, which the client reports as an error.
+func proxyTo(tb testing.TB, url string) http.Handler {
+	tb.Helper()
+	u, err := neturl.Parse(url)
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.Transport = &http.Transport{ResponseHeaderTimeout: 30 * time.Second}
+	p.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
 	}
-	r := &gqlResponse{Status: resp.StatusCode, Raw: string(raw)}
-	if err := json.Unmarshal(raw, r); err != nil {
-		return nil, fmt.Errorf("not JSON: %s", raw)
-	}
-	return r, nil
+	return p
 }
 
 func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
@@ -108,14 +109,7 @@ func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 		wx := wechattest.New(t)
 		p := startServerProcess(t, "DATABASE_URL="+url, "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
 			"WECHAT_API_BASE="+wx.URL, "LOGIN_RATE_PER_MINUTE=0", "SHUTDOWN_TIMEOUT=20s", "LOG_LEVEL=info")
-		client := &http.Client{Timeout: 30 * time.Second}
-		r, err := postJSON(client, p.url, "", loginMutation, map[string]any{"code": "writer"})
-		if err != nil || len(r.Errors) > 0 {
-			t.Fatalf("login: %v %v", err, r)
-		}
-		var ld loginData
-		r.decode(t, &ld)
-		token := ld.Login.Token
+		token, _ := p.Login(t, "writer")
 
 		var (
 			mu       sync.Mutex
@@ -125,7 +119,7 @@ func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 		stopLoad := load(16, func(w, i int) {
 			title := fmt.Sprintf("w%02d-%05d", w, i)
 			sent.Add(1)
-			r, err := postJSON(client, p.url, token, `mutation($t: String!) { createTodo(input: {title: $t}) { id title } }`, map[string]any{"t": title})
+			r, err := p.Send(`mutation($t: String!) { createTodo(input: {title: $t}) { id title } }`, apitest.As(token), apitest.Vars(map[string]any{"t": title}))
 			if err != nil {
 				// Refused: the server has stopped accepting.
 				time.Sleep(5 * time.Millisecond)
@@ -195,18 +189,12 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		t.Skipf("no PostgreSQL: %v", err)
 	}
 	defer cluster.Remove()
-	e := newEnv(t, dbtest.NewSchema(t, cluster.URL), "REQUEST_TIMEOUT", "3s")
-	token, _ := e.login("outage")
+	in := newInstance(t, dbtest.NewSchema(t, cluster.URL), "REQUEST_TIMEOUT", "3s")
+	token, _ := in.Login(t, "outage")
 	create := `mutation($t: String!) { createTodo(input: {title: $t}) { id } }`
-	e.ok(token, create, map[string]any{"t": "before"}, nil)
-	ready := func() int {
-		resp, err := http.Get(e.srv.URL + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	title := func(s string) apitest.Option { return apitest.Vars(map[string]any{"t": s}) }
+	in.OK(t, create, nil, apitest.As(token), title("before"))
+	ready := func() int { return in.get(t, "/readyz", "").Code }
 	if got := ready(); got != http.StatusOK {
 		t.Fatalf("/readyz before the outage: got %d, want 200", got)
 	}
@@ -217,7 +205,7 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		codes = map[string]int{}
 	)
 	stopLoad := load(4, func(w, i int) {
-		r, err := postJSON(http.DefaultClient, e.srv.URL, token, create, map[string]any{"t": fmt.Sprintf("load-%d-%d", w, i)})
+		r, err := in.Send(create, apitest.As(token), title(fmt.Sprintf("load-%d-%d", w, i)))
 		mu.Lock()
 		switch {
 		case err != nil:
@@ -225,7 +213,7 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		case len(r.Errors) == 0:
 			codes["ok"]++
 		default:
-			codes[r.code()]++
+			codes[r.Code()]++
 		}
 		mu.Unlock()
 		time.Sleep(10 * time.Millisecond)
@@ -235,9 +223,8 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
-	r := e.post(token, `{ me { id } }`, nil)
-	if r.code() != "SERVICE_UNAVAILABLE" {
-		t.Errorf("during the outage: got code %q, want SERVICE_UNAVAILABLE: %s", r.code(), r.Raw)
+	if r := in.Post(t, `{ me { id } }`, apitest.As(token)); r.Code() != "SERVICE_UNAVAILABLE" {
+		t.Errorf("during the outage: got code %q, want SERVICE_UNAVAILABLE: %s", r.Code(), r.Raw)
 	}
 	if got := ready(); got != http.StatusServiceUnavailable {
 		t.Errorf("/readyz during the outage: got %d, want 503", got)
@@ -253,7 +240,7 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// Recovered without a restart.
-	e.ok(token, create, map[string]any{"t": "after"}, nil)
+	in.OK(t, create, nil, apitest.As(token), title("after"))
 	stopLoad()
 	t.Logf("outcomes under load: %v", codes)
 	for code, n := range codes {
@@ -266,8 +253,8 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 	if codes["SERVICE_UNAVAILABLE"] == 0 {
 		t.Errorf("no request under load saw SERVICE_UNAVAILABLE")
 	}
-	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
-		t.Errorf("the outage logged internal errors:\n%s", e.logs.String())
+	if strings.Contains(in.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("the outage logged internal errors:\n%s", in.logs.String())
 	}
 }
 
