@@ -1,6 +1,9 @@
-// Package graph is wxtodo's GraphQL API: the schema, thin resolvers that
-// turn arguments into one service call, the @auth directive and the error
-// presenter. It never touches the database or WeChat directly.
+// Package graph is wxtodo's GraphQL API: the schema, one .graphqls file
+// per domain (auth and users, todos, WeChat data, errors, directives) with
+// a resolver file each, thin resolvers that turn arguments into one
+// service call and decide what to load, the @auth directive, the error
+// presenter, the operation limits and the operation observer. It never
+// touches the database or WeChat directly.
 package graph
 
 //go:generate go run github.com/99designs/gqlgen generate
