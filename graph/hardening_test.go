@@ -122,7 +122,12 @@ func TestPanicInResolverIsInternalError(t *testing.T) {
 		Resolver: func(r *graph.Resolver) { r.TodoService.Store = panicStore{r.TodoService.Store} },
 	})
 	token, _ := s.Login(t, "panic")
+	// The panic is recovered as the field's error (at its path), not by the
+	// HTTP layer's last-resort recovery, which knows no path.
 	r := s.Fails(t, `mutation { createTodo(input: {title: "boom"}) { id } }`, errcode.Internal, apitest.As(token))
+	if got := fmt.Sprint(r.Errors[0].Path); got != "[createTodo]" {
+		t.Errorf("the error's path is %s, want [createTodo]: %s", got, r.Raw)
+	}
 	if strings.Contains(r.Raw, "boom") || strings.Contains(r.Raw, "goroutine") || strings.Contains(r.Raw, ".go:") {
 		t.Errorf("the response shows internals: %s", r.Raw)
 	}
