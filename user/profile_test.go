@@ -2,7 +2,6 @@ package user_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"wxtodo/apitest"
 	"wxtodo/db/dbtest"
 	"wxtodo/errcode"
+	"wxtodo/user"
 )
 
 func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
@@ -66,19 +66,11 @@ func wantRejected(tb testing.TB, s *apitest.Server, token string, input map[stri
 	}
 }
 
-// httpsURL returns an https URL of exactly n bytes.
-func httpsURL(n int) string {
-	const prefix = "https://example.com/"
-	return prefix + strings.Repeat("a", n-len(prefix))
-}
-
-// brief quotes s, shortened when it is long, for failure messages.
-func brief(s string) string {
-	if r := []rune(s); len(r) > 40 {
-		return fmt.Sprintf("%q... (%d characters, %d bytes)", string(r[:20]), len(r), len(s))
-	}
-	return fmt.Sprintf("%q", s)
-}
+// The rule tables' helpers, shared with them (rules_test.go).
+var (
+	httpsURL = user.HTTPSURL
+	brief    = user.Brief
+)
 
 // TestUpdateProfile: the profile through the API, stored on each
 // database. The rules themselves are NormalizeProfile's (rules_test.go);

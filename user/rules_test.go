@@ -14,6 +14,9 @@ func httpsURL(n int) string {
 	return prefix + strings.Repeat("a", n-len(prefix))
 }
 
+// HTTPSURL and Brief lend the helpers to the API specs (package user_test).
+var HTTPSURL, Brief = httpsURL, brief
+
 // brief quotes s, shortened when it is long, for names and failure
 // messages.
 func brief(s string) string {
