@@ -17,10 +17,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
+	"time"
 
 	"wxtodo/bench/docs"
 	"wxtodo/db/dbtest"
+	"wxtodo/graph"
 )
 
 // benchTodos is how many todos the fixture's user has.
@@ -168,4 +171,39 @@ func BenchmarkLogin(b *testing.B) {
 			fx.serve(b, fmt.Appendf(nil, "%sbench-login-%d%s", prefix, i, suffix), "")
 		}
 	})
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU(tb testing.TB) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// BenchmarkWorstDocuments sends, unauthenticated, the documents shaped to
+// cost the server most CPU (bench/docs.Attacks), each new to every cache:
+// cpu-ns/op is the most CPU one request can cost (ns/op also holds the
+// time new documents wait for their lane). BenchmarkMe is the yardstick.
+func BenchmarkWorstDocuments(b *testing.B) {
+	in := newInstance(b, dbtest.SQLiteURL(b), "LOG_LEVEL", "error")
+	for _, a := range docs.Attacks(graph.MaxTokens) {
+		b.Run(a.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			cpu := processCPU(b)
+			defer func() { b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op") }()
+			for b.Loop() {
+				n++
+				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(docs.Body("", a.Doc(n), nil)))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				in.app.Handler.ServeHTTP(rec, req)
+				if !bytes.Contains(rec.Body.Bytes(), benchErrors) {
+					b.Fatalf("%s was answered: %s", a.Name, rec.Body.Bytes())
+				}
+			}
+		})
+	}
 }

@@ -31,13 +31,17 @@ type config struct {
 	Introspection   bool
 	LoginPerMinute  int
 	LoginBurst      int
-	TrustProxy      bool
-	Metrics         bool
-	DBMaxConns      int
-	LogLevel        string
-	DataKey         string   // base64 of 32 bytes; "" means the key file
-	DataKeyOld      []string // keys that still open what they sealed
-	DataKeyFile     string
+	// WeChatCallsPerMinute and WeChatCallBurst bound per user the WeChat
+	// calls of checkSession and bindPhoneNumber.
+	WeChatCallsPerMinute int
+	WeChatCallBurst      int
+	TrustProxy           bool
+	Metrics              bool
+	DBMaxConns           int
+	LogLevel             string
+	DataKey              string   // base64 of 32 bytes; "" means the key file
+	DataKeyOld           []string // keys that still open what they sealed
+	DataKeyFile          string
 }
 
 // devMode reports whether the built-in mock stands in for WeChat.
@@ -62,6 +66,8 @@ var settings = []setting{
 	{"INTROSPECTION", "", "allow schema introspection (default: on in development mode only)"},
 	{"LOGIN_RATE_PER_MINUTE", "60", "logins allowed per client IP per minute (0: no limit)"},
 	{"LOGIN_BURST", "40", "logins a client IP may make at once"},
+	{"WECHAT_CALLS_PER_MINUTE", "20", "WeChat calls (checkSession, bindPhoneNumber) allowed per user per minute (0: no limit)"},
+	{"WECHAT_CALL_BURST", "5", "WeChat calls a user may make at once"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
 	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
@@ -140,6 +146,8 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	dur("SHUTDOWN_TIMEOUT", &c.ShutdownTimeout)
 	num("LOGIN_RATE_PER_MINUTE", &c.LoginPerMinute)
 	num("LOGIN_BURST", &c.LoginBurst)
+	num("WECHAT_CALLS_PER_MINUTE", &c.WeChatCallsPerMinute)
+	num("WECHAT_CALL_BURST", &c.WeChatCallBurst)
 	num("DB_MAX_CONNS", &c.DBMaxConns)
 	boolean("PLAYGROUND", c.devMode(), &c.Playground)
 	// The playground needs introspection to show the schema.

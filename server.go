@@ -175,6 +175,9 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		// A few checksession calls a minute per user after failed
 		// decryptions; past that, undecryptable data is bad input.
 		StaleCheckLimiter: ratelimit.New(6, 3),
+		// checkSession and bindPhoneNumber, per user (and
+		// MaxCallsPerRequest per request).
+		CallLimiter: ratelimit.New(cfg.WeChatCallsPerMinute, cfg.WeChatCallBurst),
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,

@@ -190,8 +190,9 @@ func TestLoginRetriedOnAnotherInstance(t *testing.T) {
 // instances refresh it once between them.
 func TestAccessTokenIsSharedByInstances(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
-		first := newInstance(t, url)
-		instances := []*instance{first, first.another(t), first.another(t)}
+		// Ten binds per user and wave: no per-user allowance here.
+		first := newInstance(t, url, "WECHAT_CALLS_PER_MINUTE", "0")
+		instances := []*instance{first, first.another(t, "WECHAT_CALLS_PER_MINUTE", "0"), first.another(t, "WECHAT_CALLS_PER_MINUTE", "0")}
 		tokens := make([]string, len(instances))
 		for i, in := range instances {
 			tokens[i], _ = in.Login(t, fmt.Sprintf("shared-%d", i))

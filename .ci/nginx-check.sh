@@ -324,6 +324,21 @@ status=$(gql "{\"query\":\"$m }\"}" -H "Authorization: Bearer $token" --compress
 [ "$(header Content-Encoding)" = gzip ] || fail "a $(wc -c <"$tmp/b")-byte JSON answer was not gzip-compressed"
 ok "createTodo x8 -> 200; the $(wc -c <"$tmp/b")-byte JSON answer came gzip-compressed"
 
+# A flood from one address: past 20/s and a burst of 40, nginx answers 429
+# RATE_LIMITED in GraphQL shape without bothering wxtodo.
+limited=0
+for i in $(seq 1 80); do
+  s=$("${CURL[@]}" -o "$tmp/flood" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary '{"query":"{ __typename }"}' "$base/query")
+  if [ "$s" = 429 ]; then
+    grep -q '"RATE_LIMITED"' "$tmp/flood" || fail "429 without RATE_LIMITED: $(cat "$tmp/flood")"
+    limited=$((limited + 1))
+  fi
+done
+[ "$limited" -gt 0 ] || fail "80 requests at once from one address: none was rate limited"
+ok "80 requests at once from one address -> $limited answered 429 RATE_LIMITED by nginx"
+sleep 3 # the bucket drains before the next checks
+
 # wxtodo gone: nginx answers 503 SERVICE_UNAVAILABLE in GraphQL shape.
 kill -TERM "$wxtodo_pid"
 wait "$wxtodo_pid" 2>/dev/null || true

@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -34,6 +35,9 @@ type Options struct {
 	// LoginPerMinute and LoginBurst limit logins per client IP; 0 means
 	// no limit.
 	LoginPerMinute, LoginBurst int
+	// WeChatCallBurst is how many WeChat calls (checkSession,
+	// bindPhoneNumber) a user may make at once; 0 means production's 5.
+	WeChatCallBurst int
 	// TrustProxy takes the client IP from X-Forwarded-For.
 	TrustProxy bool
 	// RequestTimeout is each request's deadline; default 15s.
@@ -128,6 +132,7 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 			Tokens:            wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wechattest.AppID}),
 			Log:               log,
 			StaleCheckLimiter: ratelimit.New(6, 3),
+			CallLimiter:       ratelimit.New(20, cmp.Or(opt.WeChatCallBurst, 5)),
 		},
 	}
 	if opt.Resolver != nil {

@@ -104,7 +104,9 @@ type Service struct {
 	TTL       time.Duration
 	Log       *slog.Logger
 	// LoginLimiter, if set, bounds logins per client IP.
-	LoginLimiter interface{ Allow(key string) bool }
+	LoginLimiter interface {
+		Reserve(key string) (ok bool, retryAfter time.Duration)
+	}
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// SessionKeys seal session_keys at rest; nil stores none (and the
@@ -151,8 +153,10 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	if err := input.Code("code", code); err != nil {
 		return nil, err
 	}
-	if s.LoginLimiter != nil && !s.LoginLimiter.Allow(reqctx.ClientIP(ctx)) {
-		return nil, &errcode.Error{Code: errcode.RateLimited, Message: "too many logins from this address, try again in a minute"}
+	if s.LoginLimiter != nil {
+		if ok, wait := s.LoginLimiter.Reserve(reqctx.ClientIP(ctx)); !ok {
+			return nil, errcode.Limited(wait, "too many logins from this address, try again in %d s", int(wait.Seconds())+1)
+		}
 	}
 	codeHash := CodeHash(s.AppID, code)
 	prior, err := s.claimCode(ctx, codeHash)

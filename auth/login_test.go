@@ -462,6 +462,9 @@ func TestLoginRateLimitPerClientIP(t *testing.T) {
 	if r.Code() != "RATE_LIMITED" {
 		t.Fatalf("third login: got code %q, want RATE_LIMITED: %s", r.Code(), r.Raw)
 	}
+	if after, _ := r.Errors[0].Extensions["retryAfter"].(float64); after < 1 {
+		t.Errorf("RATE_LIMITED without a retryAfter hint: %s", r.Raw)
+	}
 	if s.WeChat.Calls("rl-3") != 0 {
 		t.Errorf("a rate-limited login reached WeChat")
 	}

@@ -58,6 +58,7 @@ type options struct {
 	scaleRequests int
 	target        float64
 	enforce       bool
+	attack        bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -75,6 +76,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.scaleRequests, "scale-requests", 200, "sequential requests per case and server in the scale table")
 	fs.Float64Var(&o.target, "target", 0.85, "the wxtodo/baseline req/s ratio every operation should reach")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 2 when an operation misses -target")
+	fs.BoolVar(&o.attack, "attack", true, "measure the attack table: the costliest documents' CPU, and me under attack")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -284,6 +286,12 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 	dr.Scale = scale(ctx, o, targets, f)
 	if err := ctx.Err(); err != nil {
 		return dr, err
+	}
+	if o.attack {
+		logf("%s: attack table", kind)
+		if dr.Attack, err = attack(ctx, o, targets[0], f); err != nil {
+			return dr, fmt.Errorf("attack: %w", err)
+		}
 	}
 	for _, t := range targets {
 		if done, werr := t.proc.exited(); done {

@@ -28,6 +28,7 @@ type dbReport struct {
 	OpOrder      []string
 	Ops          map[string]*opReport
 	Scale        []*scaleRow
+	Attack       *attackReport
 	Mismatches   []string
 	CounterDrift int
 	LifetimeRSS  map[string]int64
@@ -123,6 +124,9 @@ func (d *dbReport) problems() int {
 	for _, r := range d.Scale {
 		n += r.Errors
 	}
+	if d.Attack != nil {
+		n += d.Attack.MeErrors
+	}
 	return n
 }
 
@@ -197,6 +201,31 @@ func (r *report) markdown() string {
 				p("| %s | `%s` | %s | %s | %s | %d |\n", s.User, s.Request, fmtDur(s.P50["wxtodo"]), fmtDur(s.P50["baseline"]), fmtTimes(ratio), s.Errors)
 			}
 			p("\n")
+		}
+		if a := d.Attack; a != nil {
+			p("### Attack: the costliest documents\n\n")
+			p("wxtodo only. Each shape (bench/docs.Attacks) is sent unauthenticated %d times, one at a time, each a new document "+
+				"(a fresh comment defeats every cache); CPU is the server process's user+system time per request "+
+				"(/proc/<pid>/stat, 10 ms ticks). Then `me` from %d clients for %v alone, and again while %d clients send "+
+				"the costliest shape without pause.\n\n", a.Shapes[0].Requests, o.concurrency, o.duration, attackers)
+			p("| shape | bytes | passes the document limits | answer | server CPU per request |\n|---|--:|---|---|--:|\n")
+			for _, sh := range a.Shapes {
+				pass := "no"
+				if sh.Passes {
+					pass = "yes"
+				}
+				p("| %s | %s | %s | %d `%s` | %s |\n", sh.Name, thousands(float64(sh.Bytes)), pass, sh.HTTPStatus, sh.Code, fmtDur(sh.CPU))
+			}
+			ratio := a.MeAttacked / a.MeAlone
+			mark := "✓"
+			if ratio < 0.8 {
+				mark = "✗"
+			}
+			p("\n| `me` | req/s |\n|---|--:|\n| alone | %s |\n| while %d clients send %q (%s of theirs answered/s) | %s |\n| **under attack / alone** | **%.2f** %s (goal ≥ 0.80) |\n\n",
+				thousands(a.MeAlone), attackers, a.Worst, thousands(a.AttackRPS), thousands(a.MeAttacked), ratio, mark)
+			if a.MeErrors > 0 {
+				p("`me` failed %d times; the first: %s\n\n", a.MeErrors, a.MeFirstError)
+			}
 		}
 		r.problemList(&b, d)
 	}

@@ -10,6 +10,7 @@ package errcode
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Codes sent to clients in extensions.code. They are part of the API
@@ -39,6 +40,10 @@ const (
 	DepthLimit             = "DEPTH_LIMIT_EXCEEDED"
 	AliasLimit             = "ALIAS_LIMIT_EXCEEDED"
 	RootFieldLimit         = "ROOT_FIELD_LIMIT_EXCEEDED"
+	// DocumentLimit refuses, before validation, a document with more
+	// selections, fragments, same-name fields, directives, variables or
+	// arguments than any real client sends.
+	DocumentLimit = "DOCUMENT_LIMIT_EXCEEDED"
 
 	// HTTP-level rejections, answered with a GraphQL-shaped body.
 	RequestTooLarge      = "REQUEST_TOO_LARGE"      // 413
@@ -52,7 +57,7 @@ var Codes = []string{
 	Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable,
 	RateLimited, Timeout, Unavailable, SessionKeyStale, Internal,
 	ParseFailed, ValidationFailed, PersistedQueryNotFound,
-	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit,
+	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit, DocumentLimit,
 	RequestTooLarge, BadRequest, UnsupportedMediaType, MethodNotAllowed,
 }
 
@@ -82,6 +87,9 @@ type Error struct {
 	Message string // human readable, safe to show
 	Field   string // the input field at fault, if one is
 	Reason  string // one of the reasons above, if any
+	// RetryAfter, when set, is how long the client should wait before
+	// trying again (extensions.retryAfter, in whole seconds, at least 1).
+	RetryAfter time.Duration
 	// Extra holds further extensions (e.g. WeChat's errcode).
 	Extra map[string]any
 	// Err is the cause, kept for logs and errors.Is; never shown.
@@ -110,7 +118,16 @@ func (e *Error) Extensions() map[string]any {
 	if e.Reason != "" {
 		ext["reason"] = e.Reason
 	}
+	if e.RetryAfter > 0 {
+		ext["retryAfter"] = int((e.RetryAfter + time.Second - 1) / time.Second)
+	}
 	return ext
+}
+
+// Limited returns a RATE_LIMITED error whose client should retry after
+// retryAfter.
+func Limited(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
 }
 
 // Input returns a BAD_USER_INPUT error about one input field.

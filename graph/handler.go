@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -18,6 +17,7 @@ import (
 	"wxtodo/errcode"
 	"wxtodo/graph/model"
 	"wxtodo/todo"
+	"wxtodo/wxdata"
 )
 
 // Options configure the GraphQL handler.
@@ -34,6 +34,12 @@ type Options struct {
 	// MaxFields caps aliased fields and root fields; 0 means DefaultMaxFields.
 	MaxAliases    int
 	MaxRootFields int
+	// NewDocumentShare is the share of one CPU that parsing and validating
+	// documents not seen before may take; 0 means
+	// DefaultNewDocumentShare.
+	NewDocumentShare float64
+	// DocumentLimits, when set, replace DefaultDocumentLimits.
+	DocumentLimits *DocumentLimits
 	// Observer, when set, learns of every operation (metrics).
 	Observer OperationObserver
 }
@@ -46,24 +52,15 @@ const (
 	DefaultMaxDepth        = 15 // GraphiQL's introspection query reaches 13
 	DefaultMaxAliases      = 15
 	DefaultMaxRootFields   = 10
-	// MaxTokens bounds a document's size in lexical tokens; GraphiQL's
-	// introspection query has about 300.
-	MaxTokens = 2000
-	// MaxCachedQuery is the longest document text the caches keep.
-	MaxCachedQuery = 8 << 10
+	// MaxTokens bounds a document's size in lexical tokens, and so what
+	// parsing costs; GraphiQL's introspection query has 184.
+	MaxTokens = 1000
+	// MaxCachedQuery is the longest document text the caches keep, and
+	// CacheTextBudget the text each cache keeps in all (a parsed document
+	// takes some 30 times its text).
+	MaxCachedQuery  = 4 << 10
+	CacheTextBudget = 256 << 10
 )
-
-// smallEntries is a cache that keeps only entries whose key, the document
-// text, is at most MaxCachedQuery bytes.
-type smallEntries[T any] struct {
-	graphql.Cache[T]
-}
-
-func (c smallEntries[T]) Add(ctx context.Context, key string, value T) {
-	if len(key) <= MaxCachedQuery {
-		c.Cache.Add(ctx, key, value)
-	}
-}
 
 // NewHandler returns the GraphQL-over-HTTP handler for /query.
 func NewHandler(r *Resolver, opt Options) *handler.Server {
@@ -79,17 +76,26 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	if opt.Observer != nil {
 		srv.Use(observe{opt.Observer})
 	}
-	// GET serves automatic persisted queries, so a phone can send a short
-	// hash instead of the document.
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	// Parsing stops past MaxTokens, before validation (whose cost grows
-	// with the square of the fields) can be made to burn CPU.
+	// Parsing stops past MaxTokens; the document limits then bound what
+	// validation may cost (see DocumentLimits).
 	srv.SetParserTokenLimit(MaxTokens)
-	// Documents are cached by their text; only small ones, so a flood of
-	// large distinct documents cannot pin memory.
-	srv.SetQueryCache(smallEntries[*ast.QueryDocument]{lru.New[*ast.QueryDocument](1000)})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: smallEntries[string]{lru.New[string](1000)}})
+	// Documents are cached by their text, within a budget of text, so a
+	// flood of large distinct documents cannot pin memory.
+	validated := newTextCache[*ast.QueryDocument](1000, CacheTextBudget)
+	srv.SetQueryCache(validated)
+	// New documents pass a lane that keeps their cost to a share of one
+	// CPU. GET serves automatic persisted queries, so a phone can send a
+	// short hash instead of the document.
+	lane := newLane(opt.NewDocumentShare, validated)
+	srv.AddTransport(lane.admit(transport.GET{}))
+	srv.AddTransport(lane.admit(transport.POST{}))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newTextCache[string](1000, CacheTextBudget)})
+	// After APQ has filled the query in, before gqlgen validates it.
+	docLimits := DefaultDocumentLimits
+	if opt.DocumentLimits != nil {
+		docLimits = *opt.DocumentLimits
+	}
+	srv.Use(&documentLimits{limits: docLimits, tokens: MaxTokens, validated: validated})
 	if opt.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -99,6 +105,11 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 		maxRootFields: orDefault(opt.MaxRootFields, DefaultMaxRootFields),
 	})
 	srv.Use(extension.FixedComplexityLimit(orDefault(opt.ComplexityLimit, DefaultComplexityLimit)))
+	// Each request gets its own allowance of WeChat calls, so aliases
+	// cannot multiply them.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(wxdata.WithCallBudget(ctx))
+	})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -39,8 +39,15 @@ func New(perMinute, burst int) *Limiter {
 
 // Allow reports whether key may have one more event now.
 func (l *Limiter) Allow(key string) bool {
+	ok, _ := l.Reserve(key)
+	return ok
+}
+
+// Reserve reports whether key may have one more event now and, when it
+// may not, how long until it may: the hint a client gets to retry.
+func (l *Limiter) Reserve(key string) (ok bool, retryAfter time.Duration) {
 	if l == nil {
-		return true
+		return true, 0
 	}
 	now := time.Now()
 	l.mu.Lock()
@@ -52,7 +59,12 @@ func (l *Limiter) Allow(key string) bool {
 		l.buckets[key] = b
 	}
 	b.seen = now
-	return b.lim.AllowN(now, 1)
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now) // a refused event spends nothing
+		return false, d
+	}
+	return true, 0
 }
 
 // sweep drops buckets idle long enough to have refilled, once a minute, so

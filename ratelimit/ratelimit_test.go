@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestLimiterAllowsBurstPerKey(t *testing.T) {
@@ -53,5 +54,23 @@ func TestLimiterConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if allowed < 10 || allowed > 11 {
 		t.Errorf("got %d of 50 concurrent events allowed, want the burst of 10 (11 if a token refilled)", allowed)
+	}
+}
+
+func TestReserveHintsWhenToRetry(t *testing.T) {
+	l := New(60, 1) // one a second
+	if ok, wait := l.Reserve("k"); !ok || wait != 0 {
+		t.Fatalf("first event: got %v, %v; want allowed", ok, wait)
+	}
+	ok, wait := l.Reserve("k")
+	if ok || wait <= 0 || wait > time.Second {
+		t.Fatalf("second event at once: got %v, %v; want refused with a wait in (0, 1s]", ok, wait)
+	}
+	// A refused event spends nothing: the wait does not grow.
+	if _, again := l.Reserve("k"); again > wait {
+		t.Errorf("a refused event pushed the wait from %v to %v", wait, again)
+	}
+	if ok, _ := (*Limiter)(nil).Reserve("k"); !ok {
+		t.Errorf("a nil limiter refused")
 	}
 }

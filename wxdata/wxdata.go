@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"wxtodo/auth"
@@ -67,6 +68,47 @@ type Service struct {
 	// decryption asks WeChat whether the session_key is stale, so that a
 	// client sending garbage cannot spend the app's WeChat quota.
 	StaleCheckLimiter interface{ Allow(key string) bool }
+	// CallLimiter, if set, bounds per user the calls checkSession and
+	// bindPhoneNumber make to WeChat, so that no user (aliases included)
+	// can spend the app's quota; past it they answer RATE_LIMITED with a
+	// retry hint.
+	CallLimiter interface {
+		Reserve(key string) (ok bool, retryAfter time.Duration)
+	}
+}
+
+// MaxCallsPerRequest bounds the WeChat calls of one request (see
+// WithCallBudget): a mini-program has no reason to check its session or
+// bind a phone number twice at once.
+const MaxCallsPerRequest = 2
+
+type budgetKey struct{}
+
+// WithCallBudget returns ctx allowing its request MaxCallsPerRequest calls
+// to WeChat from this package; a ctx without one allows any number.
+func WithCallBudget(ctx context.Context) context.Context {
+	b := new(atomic.Int32)
+	b.Store(MaxCallsPerRequest)
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+// spendRequest takes one call from ctx's request budget.
+func spendRequest(ctx context.Context) bool {
+	b, _ := ctx.Value(budgetKey{}).(*atomic.Int32)
+	return b == nil || b.Add(-1) >= 0
+}
+
+// mayCall admits one WeChat call for the user, or answers RATE_LIMITED.
+func (s *Service) mayCall(ctx context.Context, userID int64) error {
+	if !spendRequest(ctx) {
+		return errcode.Limited(time.Second, "one request may ask WeChat at most %d times: send the rest in another request", MaxCallsPerRequest)
+	}
+	if s.CallLimiter != nil {
+		if ok, wait := s.CallLimiter.Reserve(strconv.FormatInt(userID, 10)); !ok {
+			return errcode.Limited(wait, "this user has asked WeChat too often, try again in %d s", int(wait.Seconds())+1)
+		}
+	}
+	return nil
 }
 
 var errStale = &errcode.Error{
@@ -137,7 +179,7 @@ func (s *Service) DecryptData(ctx context.Context, userID int64, encryptedData, 
 	// Under neither: the client may have called wx.login without logging
 	// in here, which moves WeChat's key on; WeChat knows whether ours is
 	// still current. When it is, or cannot say, the data is bad.
-	if s.mayCheckStale(userID) && s.keyIsStale(ctx, openID, current) {
+	if s.mayCheckStale(ctx, userID) && s.keyIsStale(ctx, openID, current) {
 		return nil, errStale
 	}
 	return nil, &errcode.Error{Code: errcode.BadUserInput, Field: "encryptedData",
@@ -155,8 +197,8 @@ func wellFormedKey(k string) bool {
 // WeRun steps).
 const maxEncryptedData = 256 << 10
 
-func (s *Service) mayCheckStale(userID int64) bool {
-	return s.StaleCheckLimiter == nil || s.StaleCheckLimiter.Allow(strconv.FormatInt(userID, 10))
+func (s *Service) mayCheckStale(ctx context.Context, userID int64) bool {
+	return spendRequest(ctx) && (s.StaleCheckLimiter == nil || s.StaleCheckLimiter.Allow(strconv.FormatInt(userID, 10)))
 }
 
 // keyIsStale asks WeChat, briefly, whether sessionKey is no longer the
@@ -202,6 +244,9 @@ func (s *Service) CheckSession(ctx context.Context, userID int64) (bool, error) 
 	if current == "" {
 		return false, nil
 	}
+	if err := s.mayCall(ctx, userID); err != nil {
+		return false, err
+	}
 	err = s.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
 		return s.API.CheckSession(ctx, tok, openID, current)
 	})
@@ -224,6 +269,9 @@ func (s *Service) BindPhoneNumber(ctx context.Context, userID int64, code string
 	k, err := s.Store.SessionKeys(ctx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("user identity: %w", err)
+	}
+	if err := s.mayCall(ctx, userID); err != nil {
+		return nil, err
 	}
 	var info *wechat.PhoneInfo
 	err = s.Tokens.Do(ctx, func(ctx context.Context, tok string) error {

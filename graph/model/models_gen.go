@@ -99,6 +99,8 @@ const (
 	ErrorCodeAliasLimitExceeded ErrorCode = "ALIAS_LIMIT_EXCEEDED"
 	// The operation has too many root fields. Split it.
 	ErrorCodeRootFieldLimitExceeded ErrorCode = "ROOT_FIELD_LIMIT_EXCEEDED"
+	// The document has more selections, fragments, fields of one name, directives, variables or arguments than the server validates (the message names which). Send a smaller document.
+	ErrorCodeDocumentLimitExceeded ErrorCode = "DOCUMENT_LIMIT_EXCEEDED"
 	// The HTTP body is over 1 MiB (HTTP 413). Send less.
 	ErrorCodeRequestTooLarge ErrorCode = "REQUEST_TOO_LARGE"
 	// The HTTP body is not a JSON object (HTTP 400). Fix the client.
@@ -127,6 +129,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeDepthLimitExceeded,
 	ErrorCodeAliasLimitExceeded,
 	ErrorCodeRootFieldLimitExceeded,
+	ErrorCodeDocumentLimitExceeded,
 	ErrorCodeRequestTooLarge,
 	ErrorCodeBadRequest,
 	ErrorCodeUnsupportedMediaType,
@@ -135,7 +138,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
 		return true
 	}
 	return false

@@ -68,6 +68,8 @@ export type ErrorCode =
   | 'COMPLEXITY_LIMIT_EXCEEDED'
   /** The selection nests too deeply. Ask for less per request. */
   | 'DEPTH_LIMIT_EXCEEDED'
+  /** The document has more selections, fragments, fields of one name, directives, variables or arguments than the server validates (the message names which). Send a smaller document. */
+  | 'DOCUMENT_LIMIT_EXCEEDED'
   /** The document does not parse. Fix the client. */
   | 'GRAPHQL_PARSE_FAILED'
   /** The document does not fit the schema, or a variable has the wrong type. Fix the client. */
