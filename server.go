@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -78,8 +79,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if err != nil {
 		return fmt.Errorf("ADDR: listen on %s: %w", cfg.Addr, err)
 	}
+	// Handlers are counted: when SHUTDOWN_TIMEOUT runs out, Close cuts
+	// the connections but not the handlers (a login finishes without its
+	// client), and the database must outlive them.
+	var handlers sync.WaitGroup
 	srv := &http.Server{
-		Handler:           a.Handler,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handlers.Add(1)
+			defer handlers.Done()
+			a.Handler.ServeHTTP(w, r)
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
@@ -102,12 +111,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown did not finish in time", "err", err)
+		log.Warn("shutdown did not finish in time: closing connections, waiting for handlers", "err", err)
 		srv.Close()
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	handlers.Wait()
 	log.Info("stopped")
 	return nil
 }
@@ -163,6 +173,10 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		Log:          log,
 		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
 		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
+		// The exchange (bounded by WECHAT_TIMEOUT) and the sign-in, within
+		// the request's deadline, so a retry can take an abandoned claim
+		// over within its own.
+		FinishTimeout: min(cfg.WeChatTimeout+5*time.Second, cfg.RequestTimeout*2/3),
 	}
 	data := &wxdata.Service{
 		AppID: wx.dataAppID,

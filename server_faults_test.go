@@ -281,3 +281,33 @@ func load(workers int, do func(w, i int)) (stop func()) {
 		wg.Wait()
 	}
 }
+
+// TestShutdownTimeoutWaitsForHandlers: when SHUTDOWN_TIMEOUT runs out with
+// a login still at WeChat, the connections close but the database stays
+// open until the login has finished: it signs in, and nothing logs
+// "database is closed".
+func TestShutdownTimeoutWaitsForHandlers(t *testing.T) {
+	url := dbtest.SQLiteURL(t)
+	wx := wechattest.New(t)
+	wx.On("late", wechattest.Reply{Delay: 1500 * time.Millisecond})
+	p := startServerProcess(t, "DATABASE_URL="+url, "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
+		"WECHAT_API_BASE="+wx.URL, "SHUTDOWN_TIMEOUT=200ms", "LOG_LEVEL=info")
+	go p.Send(apitest.LoginMutation, apitest.Vars(map[string]any{"code": "late"})) //nolint:errcheck // its connection is cut
+	for wx.Calls("late") == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop within 30s of SIGTERM")
+	}
+	if logs := p.log.String(); strings.Contains(logs, "database is closed") || !strings.Contains(logs, "shutdown did not finish in time") {
+		t.Errorf("want a shutdown past its timeout and no use of a closed database:\n%s", logs)
+	}
+	if n := dbtest.Count(t, dbtest.Open(t, url), "sessions", ""); n != 1 {
+		t.Errorf("the login at WeChat during shutdown: %d sessions, want 1", n)
+	}
+}

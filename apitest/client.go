@@ -12,6 +12,7 @@ package apitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +52,12 @@ func As(token string) Option {
 			r.HTTP.Header.Set("Authorization", "Bearer "+token)
 		}
 	}
+}
+
+// Context sends the request with ctx: cancel it to play a client that
+// goes away mid-request.
+func Context(ctx context.Context) Option {
+	return func(r *client.Request) { r.HTTP = r.HTTP.WithContext(ctx) }
 }
 
 // Header sets a request header to value, verbatim.

@@ -119,6 +119,8 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		Log:          log,
 		LoginLimiter: ratelimit.New(opt.LoginPerMinute, opt.LoginBurst),
 		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
+		// As server.go sets it.
+		FinishTimeout: min(or(opt.WeChatTimeout, 2*time.Second)+5*time.Second, or(opt.RequestTimeout, 15*time.Second)*2/3),
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,

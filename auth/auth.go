@@ -68,9 +68,13 @@ type Store interface {
 	// ClaimCode.
 	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte) (u *user.User, created bool, err error)
 	// ResumeSignIn stores a new session for the user an earlier login with
-	// the code signed in (with that login's session_key) and returns the
-	// user.
+	// the code signed in (with that login's session_key), in place of the
+	// session that login made, and returns the user.
 	ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, s *Session) (*user.User, error)
+	// SaveExchange keeps what WeChat answered for a claimed code whose
+	// sign-in failed, so that a retry signs in without WeChat (which
+	// refuses a code twice).
+	SaveExchange(ctx context.Context, codeHash []byte, id Identity) error
 	// ClaimCode records that a login with the code hash is under way.
 	// claimed is true when the caller is to exchange the code; otherwise
 	// prior is the login that claimed it first.
@@ -82,7 +86,8 @@ type Store interface {
 	SessionByToken(ctx context.Context, h TokenHash) (*Session, *user.User, error)
 	// ExtendSession moves a session's expiry.
 	ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error
-	// DeleteSession revokes a session.
+	// DeleteSession revokes a session and retires the login code that
+	// made it, so the code cannot open another.
 	DeleteSession(ctx context.Context, sessionID int64) error
 	// DeleteExpired removes the sessions that expired before cutoff and
 	// the login codes claimed before codeCutoff, and returns how many
@@ -94,6 +99,10 @@ type Store interface {
 type CodeLogin struct {
 	UserID    int64 // 0 while that login is still under way
 	CreatedAt time.Time
+	// Exchanged is what WeChat answered when that login exchanged the
+	// code but failed to sign in (without AppID: the code's); nil
+	// otherwise.
+	Exchanged *Identity
 }
 
 // Service signs users in and authenticates tokens.
@@ -112,6 +121,25 @@ type Service struct {
 	// SessionKeys seal session_keys at rest; nil stores none (and the
 	// WeChat data features answer that the session_key is unknown).
 	SessionKeys SessionKeySealer
+	// FinishTimeout bounds a login once it has claimed its code: the
+	// exchange and the sign-in go on for that long even when the client
+	// has gone (its phone lost the network), so that its retry finds the
+	// login done instead of a code WeChat has spent. A claim older than
+	// that is taken over by the next login. 0 means DefaultFinishTimeout;
+	// keep it under REQUEST_TIMEOUT, so that a retry waiting on an
+	// abandoned claim takes it over within its own deadline.
+	FinishTimeout time.Duration
+}
+
+// DefaultFinishTimeout is FinishTimeout when unset: WECHAT_TIMEOUT's
+// default and time for the database.
+const DefaultFinishTimeout = 10 * time.Second
+
+func (s *Service) finishTimeout() time.Duration {
+	if s.FinishTimeout > 0 {
+		return s.FinishTimeout
+	}
+	return DefaultFinishTimeout
 }
 
 // LoginResult is a successful login.
@@ -163,41 +191,60 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	if err != nil {
 		return nil, err
 	}
+	// From here the login finishes even if the client goes: WeChat spends
+	// the code when it answers, and only a finished login lets the
+	// client's retry with the same code in.
+	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.finishTimeout())
+	defer cancel()
 	token, hash := NewToken()
 	sess := &Session{TokenHash: hash, ExpiresAt: s.now().Add(s.ttl())}
-	if prior != nil {
+	switch {
+	case prior != nil && prior.UserID != 0:
 		// A retry of a login that succeeded (its answer may have been lost
 		// on the way): WeChat would refuse the used code, so sign the same
-		// user in again. Only the first login has isNewUser.
-		u, err := s.Store.ResumeSignIn(ctx, codeHash, prior.UserID, sess)
+		// user in again, in place of the session that login made. Only the
+		// first login has isNewUser.
+		u, err := s.Store.ResumeSignIn(work, codeHash, prior.UserID, sess)
 		if err != nil {
 			return nil, fmt.Errorf("resume sign in: %w", err)
 		}
 		return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u}, nil
+	case prior != nil:
+		// An earlier login exchanged the code and failed to sign in.
+		id := *prior.Exchanged
+		id.AppID = s.AppID
+		return s.signIn(work, codeHash, id, sess, token)
 	}
 
-	ws, err := s.Exchanger.Code2Session(ctx, code)
+	ws, err := s.Exchanger.Code2Session(work, code)
 	if err != nil {
-		s.releaseCode(ctx, codeHash)
+		s.releaseCode(work, codeHash)
 		return nil, wechat.ClientError(err, "WeChat refused the login code")
 	}
 	id := Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}
 	if id.SessionKey, err = s.sealSessionKey(id, ws.SessionKey); err != nil {
-		s.releaseCode(ctx, codeHash)
+		s.releaseCode(work, codeHash)
 		return nil, err
 	}
+	res, err := s.signIn(work, codeHash, id, sess, token)
+	if err != nil {
+		// WeChat has spent the code: keep its answer for the retry.
+		if serr := s.Store.SaveExchange(work, codeHash, id); serr != nil {
+			s.logger().WarnContext(ctx, "keep a login's exchange for its retry", "err", serr)
+			s.releaseCode(work, codeHash)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *Service) signIn(ctx context.Context, codeHash []byte, id Identity, sess *Session, token string) (*LoginResult, error) {
 	u, created, err := s.Store.SignIn(ctx, id, sess, codeHash)
 	if err != nil {
-		s.releaseCode(ctx, codeHash)
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u, IsNewUser: created}, nil
 }
-
-// abandonedClaim is how long a claimed code may stay unfinished before
-// another login takes it over (its instance died mid-exchange): longer than
-// any exchange lasts.
-const abandonedClaim = 30 * time.Second
 
 // claimCode makes this login the one that exchanges the code, or returns
 // the earlier login with the same code once that has finished. Logins with
@@ -214,13 +261,13 @@ func (s *Service) claimCode(ctx context.Context, codeHash []byte) (*CodeLogin, e
 		}
 		age := now.Sub(prior.CreatedAt)
 		switch {
-		case age > CodeReuseWindow || prior.UserID == 0 && age > abandonedClaim:
+		case age > CodeReuseWindow || prior.UserID == 0 && prior.Exchanged == nil && age > s.finishTimeout():
 			// WeChat has forgotten the code, or its login died: start over.
 			if err := s.Store.ReleaseCode(ctx, codeHash); err != nil {
 				return nil, fmt.Errorf("release stale code: %w", err)
 			}
 			continue
-		case prior.UserID != 0:
+		case prior.UserID != 0 || prior.Exchanged != nil:
 			return &prior, nil
 		}
 		t := time.NewTimer(wait)

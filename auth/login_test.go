@@ -41,7 +41,8 @@ func TestLoginNewAndReturningUser(t *testing.T) {
 			t.Errorf("expiresAt in %v, want about 168h", d)
 		}
 		// The same WeChat user with a new code: the same user, not new.
-		s.OK(t, apitest.LoginMutation, &again, codeVars("alice"))
+		s.WeChat.On("alice-again", wechattest.Reply{As: "alice"})
+		s.OK(t, apitest.LoginMutation, &again, codeVars("alice-again"))
 		if again.Login.IsNewUser || again.Login.User.ID != first.Login.User.ID {
 			t.Errorf("alice again: got user %s (new %v), want %s, not new", again.Login.User.ID, again.Login.IsNewUser, first.Login.User.ID)
 		}

@@ -38,10 +38,15 @@ func scanUser(scan func(dest ...any) error) (*user.User, error) {
 var (
 	qClaimCode = statement(`INSERT INTO login_codes (code_hash, created_at) VALUES ($1, $2)
 		ON CONFLICT (code_hash) DO NOTHING`)
-	qCodeLogin       = statement(`SELECT user_id, created_at FROM login_codes WHERE code_hash = $1`)
-	qRecordCodeLogin = statement(`UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`)
-	qReleaseCode     = statement(`DELETE FROM login_codes WHERE code_hash = $1`)
-	qDeleteOldCodes  = statement(`DELETE FROM login_codes WHERE created_at < $1`)
+	qCodeLogin    = statement(`SELECT user_id, created_at, open_id, union_id, session_key, session_key_fp FROM login_codes WHERE code_hash = $1`)
+	qSaveExchange = statement(`UPDATE login_codes SET open_id = $2, union_id = $3, session_key = $4, session_key_fp = $5 WHERE code_hash = $1`)
+	// qDeleteCodeSession ends the session an earlier login with the code
+	// made, which its retry replaces.
+	qDeleteCodeSession = statement(`DELETE FROM sessions WHERE id = (SELECT session_id FROM login_codes WHERE code_hash = $1)`)
+	qRetireCode        = statement(`DELETE FROM login_codes WHERE session_id = $1`)
+	qRecordCodeLogin   = statement(`UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`)
+	qReleaseCode       = statement(`DELETE FROM login_codes WHERE code_hash = $1`)
+	qDeleteOldCodes    = statement(`DELETE FROM login_codes WHERE created_at < $1`)
 
 	qInsertUser = statement(`INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -106,8 +111,18 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 			return fmt.Errorf("select user: %w", err)
 		}
 		// The session_key WeChat gave for the code is the user's since
-		// the first login.
-		return s.insertSession(ctx, tx, userID, sess)
+		// the first login. The retry's session replaces that login's, so
+		// replays of a code add no sessions.
+		if _, err := s.db.exec(ctx, tx, qDeleteCodeSession, codeHash); err != nil {
+			return fmt.Errorf("delete the code's session: %w", err)
+		}
+		if err := s.insertSession(ctx, tx, userID, sess); err != nil {
+			return err
+		}
+		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, userID, sess.ID); err != nil {
+			return fmt.Errorf("record code login: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, translate(err)
@@ -127,18 +142,33 @@ func (s *AuthStore) ClaimCode(ctx context.Context, codeHash []byte, at time.Time
 			return true, auth.CodeLogin{}, nil
 		}
 		var (
-			userID    sql.NullInt64
-			createdAt time.Time
+			userID                  sql.NullInt64
+			createdAt               time.Time
+			openID, unionID, sealed sql.NullString
+			fingerprint             []byte
 		)
-		err = s.db.queryRow(ctx, nil, qCodeLogin, codeHash).Scan(&userID, &createdAt)
+		err = s.db.queryRow(ctx, nil, qCodeLogin, codeHash).Scan(&userID, &createdAt, &openID, &unionID, &sealed, &fingerprint)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // released between the insert and the select: claim again
 		}
 		if err != nil {
 			return false, auth.CodeLogin{}, translate(err)
 		}
-		return false, auth.CodeLogin{UserID: userID.Int64, CreatedAt: createdAt.UTC()}, nil
+		prior := auth.CodeLogin{UserID: userID.Int64, CreatedAt: createdAt.UTC()}
+		if openID.Valid {
+			prior.Exchanged = &auth.Identity{
+				OpenID: openID.String, UnionID: unionID.String,
+				SessionKey: auth.SealedKey{Sealed: sealed.String, Fingerprint: fingerprint},
+			}
+		}
+		return false, prior, nil
 	}
+}
+
+// SaveExchange implements auth.Store.
+func (s *AuthStore) SaveExchange(ctx context.Context, codeHash []byte, id auth.Identity) error {
+	_, err := s.db.exec(ctx, nil, qSaveExchange, codeHash, id.OpenID, orNull(id.UnionID), orNull(id.SessionKey.Sealed), nullBytes(id.SessionKey.Fingerprint))
+	return translate(err)
 }
 
 // ReleaseCode implements auth.Store.
@@ -205,8 +235,13 @@ func (s *AuthStore) ExtendSession(ctx context.Context, sessionID int64, expiresA
 	return translate(err)
 }
 
-// DeleteSession implements auth.Store.
+// DeleteSession implements auth.Store. The code goes first: should the
+// session's delete then fail, the logout fails but no replay of the code
+// can open a session.
 func (s *AuthStore) DeleteSession(ctx context.Context, sessionID int64) error {
+	if _, err := s.db.exec(ctx, nil, qRetireCode, sessionID); err != nil {
+		return translate(err)
+	}
 	_, err := s.db.exec(ctx, nil, qDeleteSession, sessionID)
 	return translate(err)
 }

@@ -36,6 +36,10 @@ type Reply struct {
 	Body    string        // non-empty: answer exactly this body
 	Delay   time.Duration // wait before answering (or until the client gives up)
 	UnionID string        // sent with a successful jscode2session answer
+	// As, for jscode2session, answers with the openid of the code As: a
+	// new code of a user who logged in before (WeChat gives a person one
+	// openid per app, and a new session_key per code).
+	As string
 }
 
 // Fake is a WeChat server.
@@ -318,12 +322,16 @@ func (f *Fake) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 	case rep.Errcode != 0:
 		writeErrcode(w, rep.Errcode, "scripted error")
 	default:
-		ans := map[string]any{"openid": OpenID(code), "session_key": SessionKey(code)}
+		who := code
+		if rep.As != "" {
+			who = rep.As
+		}
+		ans := map[string]any{"openid": OpenID(who), "session_key": SessionKey(code)}
 		if rep.UnionID != "" {
 			ans["unionid"] = rep.UnionID
 		}
 		f.mu.Lock()
-		f.sessionKeys[OpenID(code)] = SessionKey(code)
+		f.sessionKeys[OpenID(who)] = SessionKey(code)
 		f.mu.Unlock()
 		writeJSON(w, ans)
 	}
