@@ -38,10 +38,14 @@ type config struct {
 	TrustProxy           bool
 	Metrics              bool
 	DBMaxConns           int
-	LogLevel             string
-	DataKey              string   // base64 of 32 bytes; "" means the key file
-	DataKeyOld           []string // keys that still open what they sealed
-	DataKeyFile          string
+	// DatabasePooler is "transaction" behind PgBouncer in transaction
+	// mode; DatabaseDirectURL then names the database itself.
+	DatabasePooler    string
+	DatabaseDirectURL string
+	LogLevel          string
+	DataKey           string   // base64 of 32 bytes; "" means the key file
+	DataKeyOld        []string // keys that still open what they sealed
+	DataKeyFile       string
 }
 
 // devMode reports whether the built-in mock stands in for WeChat.
@@ -70,6 +74,8 @@ var settings = []setting{
 	{"WECHAT_CALL_BURST", "5", "WeChat calls a user may make at once"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
+	{"DATABASE_POOLER", "", "transaction: DATABASE_URL leads to PgBouncer in transaction mode (no connect-time parameters, no prepared statements; see README)"},
+	{"DATABASE_DIRECT_URL", "", "PostgreSQL itself, bypassing the pooler: migrations (and their session lock) go through it; required with DATABASE_POOLER"},
 	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"DATA_KEY", "", "base64 of 32 random bytes sealing session_keys and access_tokens at rest (openssl rand -base64 32); unset: DATA_KEY_FILE"},
@@ -104,6 +110,9 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		LogLevel:      get("LOG_LEVEL"),
 		DataKey:       get("DATA_KEY"),
 		DataKeyFile:   get("DATA_KEY_FILE"),
+
+		DatabasePooler:    get("DATABASE_POOLER"),
+		DatabaseDirectURL: get("DATABASE_DIRECT_URL"),
 	}
 	for _, k := range strings.Split(get("DATA_KEY_OLD"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -186,6 +195,14 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		if _, err := secret.ParseKeys(k); err != nil {
 			errs = append(errs, fmt.Errorf("DATA_KEY_OLD: key %d: %w", i+1, err))
 		}
+	}
+	switch {
+	case c.DatabasePooler != "" && c.DatabasePooler != "transaction":
+		errs = append(errs, fmt.Errorf("DATABASE_POOLER: %q is not \"transaction\" (PgBouncer's pool_mode) or unset", c.DatabasePooler))
+	case c.DatabasePooler != "" && !strings.HasPrefix(c.DatabaseDirectURL, "postgres"):
+		errs = append(errs, errors.New("DATABASE_POOLER: set DATABASE_DIRECT_URL to PostgreSQL itself, for migrations, whose lock a transaction pooler cannot hold"))
+	case c.DatabasePooler != "" && !strings.HasPrefix(c.DatabaseURL, "postgres"):
+		errs = append(errs, errors.New("DATABASE_POOLER: DATABASE_URL must be a postgres:// URL of the pooler"))
 	}
 	if c.DataKey == "" && len(c.DataKeyOld) > 0 {
 		errs = append(errs, errors.New("DATA_KEY_OLD: set DATA_KEY too; old keys only open what they sealed"))

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"wxtodo/db/dbtest"
 	"wxtodo/wechat"
 )
 
@@ -13,6 +14,10 @@ func configEnv(pairs ...string) func(string) string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(pairs); i += 2 {
 		m[pairs[i]] = pairs[i+1]
+	}
+	// A database behind the tests' PgBouncer needs its pooler settings.
+	if direct, ok := dbtest.DirectURL(m["DATABASE_URL"]); ok {
+		m["DATABASE_POOLER"], m["DATABASE_DIRECT_URL"] = "transaction", direct
 	}
 	return func(k string) string { return m[k] }
 }
@@ -66,6 +71,9 @@ func TestConfigBadValueNamesVariable(t *testing.T) {
 		{"DB_MAX_CONNS", "many"},
 		{"LOG_LEVEL", "verbose"},
 		{"WECHAT_API_BASE", "api.weixin.qq.com"},
+		{"DATABASE_POOLER", "session"},
+		{"DATABASE_POOLER", "transaction"}, // without DATABASE_DIRECT_URL
+		{"WECHAT_CALLS_PER_MINUTE", "-3"},
 	}
 	for _, mode := range []struct {
 		name string
@@ -263,5 +271,20 @@ func TestConfigRefusesUnsafeCombinations(t *testing.T) {
 	ok := map[string]string{"WECHAT_APPID": "a", "WECHAT_SECRET": "s", "WECHAT_API_BASE": "http://127.0.0.1:9999"}
 	if _, err := loadConfig(func(k string) string { return ok[k] }, nil); err != nil {
 		t.Errorf("http to a loopback test server: got %v, want it accepted", err)
+	}
+}
+
+func TestConfigDatabasePooler(t *testing.T) {
+	cfg, err := loadConfig(configEnv("DATABASE_URL", "postgres://app@pgbouncer:6432/app", "DATABASE_POOLER", "transaction",
+		"DATABASE_DIRECT_URL", "postgres://app@db:5432/app"), nil)
+	if err != nil {
+		t.Fatalf("a pooler with its direct URL: %v", err)
+	}
+	if o := dbOptions(cfg, 0); !o.Pooled || o.DirectURL != "postgres://app@db:5432/app" {
+		t.Errorf("database options %+v, want pooled with the direct URL", o)
+	}
+	if _, err := loadConfig(configEnv("DATABASE_POOLER", "transaction", "DATABASE_DIRECT_URL", "postgres://app@db/app"), nil); err == nil ||
+		!strings.Contains(err.Error(), "DATABASE_POOLER") {
+		t.Errorf("a pooler in front of SQLite: got %v, want an error naming DATABASE_POOLER", err)
 	}
 }

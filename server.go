@@ -227,10 +227,19 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
+// dbOptions are the database settings of cfg, with a pool of maxConns.
+func dbOptions(cfg *config, maxConns int) db.Options {
+	return db.Options{
+		MaxOpenConns: maxConns,
+		Pooled:       cfg.DatabasePooler == "transaction",
+		DirectURL:    cfg.DatabaseDirectURL,
+	}
+}
+
 // openDatabase opens DATABASE_URL with a pool of maxConns (0: the
 // dialect's default) and applies the migrations.
 func openDatabase(ctx context.Context, cfg *config, maxConns int) (*db.DB, error) {
-	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: maxConns})
+	store, err := db.Open(ctx, cfg.DatabaseURL, dbOptions(cfg, maxConns))
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
@@ -271,7 +280,7 @@ func newWeChat(cfg *config, met *metrics.Metrics, log *slog.Logger) weChat {
 // migrate runs "migrate up|down|status" on DATABASE_URL: it returns what
 // down undid, and for up and status every migration's state.
 func migrate(ctx context.Context, cfg *config, sub string) (undone []string, status []db.MigrationStatus, err error) {
-	store, err := db.Open(ctx, cfg.DatabaseURL, db.Options{MaxOpenConns: 2})
+	store, err := db.Open(ctx, cfg.DatabaseURL, dbOptions(cfg, 2))
 	if err != nil {
 		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}

@@ -107,8 +107,8 @@ func proxyTo(tb testing.TB, url string) http.Handler {
 func TestGracefulShutdownKeepsAnsweredWrites(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
 		wx := wechattest.New(t)
-		p := startServerProcess(t, "DATABASE_URL="+url, "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
-			"WECHAT_API_BASE="+wx.URL, "LOGIN_RATE_PER_MINUTE=0", "SHUTDOWN_TIMEOUT=20s", "LOG_LEVEL=info")
+		p := startServerProcess(t, append(dbtest.Env(url), "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
+			"WECHAT_API_BASE="+wx.URL, "LOGIN_RATE_PER_MINUTE=0", "SHUTDOWN_TIMEOUT=20s", "LOG_LEVEL=info")...)
 		token, _ := p.Login(t, "writer")
 
 		var (
@@ -290,8 +290,8 @@ func TestShutdownTimeoutWaitsForHandlers(t *testing.T) {
 	url := dbtest.SQLiteURL(t)
 	wx := wechattest.New(t)
 	wx.On("late", wechattest.Reply{Delay: 1500 * time.Millisecond})
-	p := startServerProcess(t, "DATABASE_URL="+url, "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
-		"WECHAT_API_BASE="+wx.URL, "SHUTDOWN_TIMEOUT=200ms", "LOG_LEVEL=info")
+	p := startServerProcess(t, append(dbtest.Env(url), "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
+		"WECHAT_API_BASE="+wx.URL, "SHUTDOWN_TIMEOUT=200ms", "LOG_LEVEL=info")...)
 	go p.Send(apitest.LoginMutation, apitest.Vars(map[string]any{"code": "late"})) //nolint:errcheck // its connection is cut
 	for wx.Calls("late") == 0 {
 		time.Sleep(10 * time.Millisecond)

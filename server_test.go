@@ -52,6 +52,10 @@ func testEnv(databaseURL string, wx *wechattest.Fake, vars ...string) func(strin
 		"LOG_LEVEL":             "debug",
 		"DATA_KEY":              secret.NewKey(),
 	}
+	for _, kv := range dbtest.Env(databaseURL) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
 	for i := 0; i+1 < len(vars); i += 2 {
 		env[vars[i]] = vars[i+1]
 	}
@@ -312,7 +316,7 @@ func TestDataKeyRotation(t *testing.T) {
 // endpoint handing out data to decrypt.
 func TestDevelopmentMode(t *testing.T) {
 	in := devInstance(t)
-	alice, aliceID := in.Login(t, "alice")
+	_, aliceID := in.Login(t, "alice")
 	_, bobID := in.Login(t, "bob")
 	if aliceID == bobID {
 		t.Errorf("alice and bob are the same user in development mode")

@@ -86,7 +86,7 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		wx = wechattest.New(tb)
 	}
 	ctx := context.Background()
-	store, err := db.Open(ctx, databaseURL, db.Options{})
+	store, err := db.Open(ctx, databaseURL, dbtest.Options(databaseURL))
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}

@@ -41,6 +41,10 @@ type DB struct {
 	bun   *bun.DB
 	pg    bool
 	stmts []*sql.Stmt // by stmt.index; read-only once prepared
+	// pooled: behind a transaction pooler (PgBouncer), statements are
+	// sent unprepared and migrations go through directURL.
+	pooled    bool
+	directURL string
 }
 
 // Close closes the prepared statements and the pool.
@@ -63,6 +67,15 @@ func (db *DB) Prepare(ctx context.Context) error { return db.prepare(ctx) }
 type Options struct {
 	// MaxOpenConns caps the pool; 0 picks a default for the dialect.
 	MaxOpenConns int
+	// Pooled says that a PostgreSQL URL leads to a transaction-pooling
+	// PgBouncer: each transaction may run on another server connection,
+	// so nothing may outlive one. No runtime parameters are sent at
+	// connect (PgBouncer refuses them: set them on the role instead),
+	// statements are sent unprepared (named prepared statements need
+	// PgBouncer 1.21), and migrations, whose lock is a session's, run
+	// through DirectURL, which must name the database itself.
+	Pooled    bool
+	DirectURL string
 }
 
 // Open connects to databaseURL: "" for the SQLite file under ./data/,
@@ -90,16 +103,10 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
 		}
-		// A backstop for statements no request context bounds.
-		if _, ok := cfg.RuntimeParams["statement_timeout"]; !ok {
-			cfg.RuntimeParams["statement_timeout"] = "60000"
-		}
-		// The prepared statements (see stmt.go) are index lookups whose
-		// best plan does not depend on the user: plan them once. A custom
-		// plan for a user who owns most rows can pick a scan that walks
-		// everyone else's todos.
-		if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
-			cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		for param, value := range runtimeParams {
+			if _, ok := cfg.RuntimeParams[param]; !ok && !opt.Pooled {
+				cfg.RuntimeParams[param] = value
+			}
 		}
 		if cfg.ConnectTimeout == 0 {
 			cfg.ConnectTimeout = 5 * time.Second
@@ -147,7 +154,23 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		bdb.Close()
 		return nil, fmt.Errorf("connect to database: %w", scrubURL(err))
 	}
-	return &DB{bun: bdb, pg: pg}, nil
+	if opt.Pooled && (!pg || opt.DirectURL == "") {
+		bdb.Close()
+		return nil, errors.New("a transaction pooler needs PostgreSQL and a direct URL for migrations")
+	}
+	return &DB{bun: bdb, pg: pg, pooled: opt.Pooled, directURL: opt.DirectURL}, nil
+}
+
+// runtimeParams are sent at connect, unless the URL sets them or the
+// connection is pooled (README says how to set them on the role then).
+var runtimeParams = map[string]string{
+	// A backstop for statements no request context bounds.
+	"statement_timeout": "60000",
+	// The prepared statements (see stmt.go) are index lookups whose best
+	// plan does not depend on the user: plan them once. A custom plan for
+	// a user who owns most rows can pick a scan that walks everyone
+	// else's todos.
+	"plan_cache_mode": "force_generic_plan",
 }
 
 // SQLitePath returns the file a SQLite DATABASE_URL names ("" for the

@@ -69,6 +69,15 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 // withMigrator runs fn with a migrator over this dialect's migrations,
 // under the migration lock on PostgreSQL.
 func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error) error {
+	if db.pooled {
+		// The lock is a session's: through the database itself.
+		direct, err := Open(ctx, db.directURL, Options{MaxOpenConns: 2})
+		if err != nil {
+			return fmt.Errorf("migrations' direct connection: %w", err)
+		}
+		defer direct.Close()
+		return direct.withMigrator(ctx, fn)
+	}
 	dir := "migrations/sqlite"
 	if db.IsPostgres() {
 		dir = "migrations/pg"

@@ -45,6 +45,9 @@ func dialectStatement(sqlite, pg string) *stmt {
 // prepare prepares every declared statement. Call it after Migrate: the
 // tables must exist.
 func (db *DB) prepare(ctx context.Context) error {
+	if db.pooled {
+		return nil // a prepared statement lives on one server connection
+	}
 	stmts := make([]*sql.Stmt, len(statements))
 	for _, s := range statements {
 		q := s.sqlite
@@ -70,8 +73,19 @@ func closeAll(stmts []*sql.Stmt) {
 	}
 }
 
-// on returns the prepared statement s, in tx when tx is not nil.
+// querier runs SQL text: the pool or a transaction.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// on returns the prepared statement s, in tx when tx is not nil; nil when
+// statements are not prepared (behind a pooler).
 func (db *DB) on(ctx context.Context, tx *sql.Tx, s *stmt) *sql.Stmt {
+	if db.pooled {
+		return nil
+	}
 	ps := db.stmts[s.index]
 	if tx != nil {
 		ps = tx.StmtContext(ctx, ps)
@@ -79,20 +93,49 @@ func (db *DB) on(ctx context.Context, tx *sql.Tx, s *stmt) *sql.Stmt {
 	return ps
 }
 
+// unprepared returns where s runs as text, and its text for the dialect.
+func (db *DB) unprepared(tx *sql.Tx, s *stmt) (querier, string) {
+	q := s.sqlite
+	if db.pg {
+		q = s.pg
+	}
+	if tx != nil {
+		return tx, q
+	}
+	return db.bun.DB, q
+}
+
 // queryRow runs s for one row, in tx when tx is not nil.
 func (db *DB) queryRow(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) *sql.Row {
-	return db.on(ctx, tx, s).QueryRowContext(ctx, args...)
+	if ps := db.on(ctx, tx, s); ps != nil {
+		return ps.QueryRowContext(ctx, args...)
+	}
+	on, q := db.unprepared(tx, s)
+	return on.QueryRowContext(ctx, q, args...)
 }
 
 // query runs s, in tx when tx is not nil.
 func (db *DB) query(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) (*sql.Rows, error) {
-	return db.on(ctx, tx, s).QueryContext(ctx, args...)
+	if ps := db.on(ctx, tx, s); ps != nil {
+		return ps.QueryContext(ctx, args...)
+	}
+	on, q := db.unprepared(tx, s)
+	return on.QueryContext(ctx, q, args...)
 }
 
 // exec runs s and returns how many rows it changed, in tx when tx is not
 // nil.
 func (db *DB) exec(ctx context.Context, tx *sql.Tx, s *stmt, args ...any) (int64, error) {
-	res, err := db.on(ctx, tx, s).ExecContext(ctx, args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if ps := db.on(ctx, tx, s); ps != nil {
+		res, err = ps.ExecContext(ctx, args...)
+	} else {
+		on, q := db.unprepared(tx, s)
+		res, err = on.ExecContext(ctx, q, args...)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }
 func open(tb testing.TB, url string) *db.DB {
 	tb.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, url, db.Options{})
+	d, err := db.Open(ctx, url, dbtest.Options(url))
 	if err != nil {
 		tb.Fatalf("open: %v", err)
 	}
@@ -366,5 +366,29 @@ func TestDeadlineCancelsTheStatement(t *testing.T) {
 	}
 	if waiting != 0 {
 		t.Errorf("got %d statements still waiting for the lock after the deadline, want 0", waiting)
+	}
+}
+
+// TestPooledMigrationsBypassThePooler: behind a transaction pooler, whose
+// server connections change between transactions, migrations (and the
+// session-level lock that makes instances take turns) go through the
+// direct URL; without a reachable one they fail rather than run unlocked.
+func TestPooledMigrationsBypassThePooler(t *testing.T) {
+	url := dbtest.PgBouncerURL(t)
+	ctx := context.Background()
+	if _, err := db.Open(ctx, url, db.Options{Pooled: true}); err == nil {
+		t.Errorf("a pooled database without a direct URL opened")
+	}
+	unreachable := "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2"
+	d, err := db.Open(ctx, url, db.Options{Pooled: true, DirectURL: unreachable})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer d.Close()
+	if err := d.Migrate(ctx); err == nil {
+		t.Errorf("migrations ran through the pooler; want them to need the direct URL")
+	}
+	if n := dbtest.Count(t, dbtest.Open(t, url), "information_schema.tables", "table_name = 'users'"); n != 0 {
+		t.Errorf("the users table exists: migrations ran through the pooler")
 	}
 }

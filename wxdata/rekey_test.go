@@ -19,7 +19,7 @@ import (
 func openStores(tb testing.TB, url string) (*db.DataStore, *db.TokenStore) {
 	tb.Helper()
 	ctx := context.Background()
-	store, err := db.Open(ctx, url, db.Options{})
+	store, err := db.Open(ctx, url, dbtest.Options(url))
 	if err != nil {
 		tb.Fatalf("open database: %v", err)
 	}

@@ -43,6 +43,9 @@ var (
 // was started: use it as `func TestMain(m *testing.M) { os.Exit(dbtest.Run(m)) }`.
 func Run(m *testing.M) int {
 	code := m.Run()
+	if bouncer != nil {
+		bouncer.Stop()
+	}
 	if shared != nil {
 		shared.Remove()
 	}
@@ -59,6 +62,12 @@ func SQLiteURL(tb testing.TB) string {
 // dropped when the test ends.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
+	return NewSchema(tb, postgresBase(tb))
+}
+
+// postgresBase returns TEST_DATABASE_URL or the throwaway cluster's URL.
+func postgresBase(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		sharedOnce.Do(func() { shared, sharedErr = StartCluster() })
@@ -70,7 +79,7 @@ func PostgresURL(tb testing.TB) string {
 		}
 		base = shared.URL
 	}
-	return NewSchema(tb, base)
+	return base
 }
 
 // NewSchema creates a schema in the database at base, dropped when the
@@ -129,6 +138,9 @@ func CreateSchema(ctx context.Context, base, prefix string) (string, func(), err
 func Open(tb testing.TB, databaseURL string) *sql.DB {
 	tb.Helper()
 	driver, dsn := "pgx", databaseURL
+	if direct, ok := DirectURL(databaseURL); ok {
+		dsn = direct // an outsider's look needs no pooler
+	}
 	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
 		// Wait for the server's writers rather than fail while they write.
 		driver, dsn = "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
@@ -206,11 +218,13 @@ func Dump(tb testing.TB, db *sql.DB, tables ...string) string {
 	return b.String()
 }
 
-// EachDB runs f as a subtest on SQLite and on PostgreSQL.
+// EachDB runs f as a subtest on SQLite, on PostgreSQL, and on PostgreSQL
+// through PgBouncer in transaction mode (see DirectURL).
 func EachDB(t *testing.T, f func(t *testing.T, databaseURL string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { f(t, SQLiteURL(t)) })
 	t.Run("postgres", func(t *testing.T) { f(t, PostgresURL(t)) })
+	t.Run("pgbouncer", func(t *testing.T) { f(t, PgBouncerURL(t)) })
 }
 
 // Cluster is a throwaway PostgreSQL server.
@@ -234,13 +248,7 @@ func StartCluster() (*Cluster, error) {
 	}
 	c.Dir = dir
 	if c.asPG {
-		pg, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("running as root needs a postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(pg.Uid)
-		gid, _ := strconv.Atoi(pg.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
+		if err := chownToPostgres(dir); err != nil {
 			return nil, err
 		}
 	}
@@ -294,6 +302,22 @@ func (c *Cluster) pg(bin string, args ...string) *exec.Cmd {
 		return exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
 	}
 	return exec.Command(path, args...)
+}
+
+// chownToPostgres gives dir and what is in it to the postgres OS user.
+func chownToPostgres(dir string) error {
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("running as root needs a postgres user: %w", err)
+	}
+	uid, _ := strconv.Atoi(pg.Uid)
+	gid, _ := strconv.Atoi(pg.Gid)
+	return filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chown(path, uid, gid)
+	})
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now.
