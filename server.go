@@ -166,17 +166,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	wx := newWeChat(cfg, met, log)
 
 	authSvc := &auth.Service{
-		AppID:        wx.appID,
-		Exchanger:    wx.exchanger,
-		Store:        db.NewAuthStore(store),
-		TTL:          cfg.SessionTTL,
-		Log:          log,
-		LoginLimiter: ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
-		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
-		// The exchange (bounded by WECHAT_TIMEOUT) and the sign-in, within
-		// the request's deadline, so a retry can take an abandoned claim
-		// over within its own.
-		FinishTimeout: min(cfg.WeChatTimeout+5*time.Second, cfg.RequestTimeout*2/3),
+		AppID:         wx.appID,
+		Exchanger:     wx.exchanger,
+		Store:         db.NewAuthStore(store),
+		TTL:           cfg.SessionTTL,
+		Log:           log,
+		LoginLimiter:  ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
+		SessionKeys:   wxdata.SessionKeys{Keyring: keys},
+		FinishTimeout: auth.FinishTimeoutFor(cfg.WeChatTimeout, cfg.RequestTimeout),
 	}
 	data := &wxdata.Service{
 		AppID: wx.dataAppID,

@@ -112,15 +112,14 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 
 	client := wechat.New(wx.URL, wechattest.AppID, wechattest.Secret, or(opt.WeChatTimeout, 2*time.Second))
 	authSvc := &auth.Service{
-		AppID:        wechattest.AppID,
-		Exchanger:    client,
-		Store:        db.NewAuthStore(store),
-		TTL:          opt.SessionTTL,
-		Log:          log,
-		LoginLimiter: ratelimit.New(opt.LoginPerMinute, opt.LoginBurst),
-		SessionKeys:  wxdata.SessionKeys{Keyring: keys},
-		// As server.go sets it.
-		FinishTimeout: min(or(opt.WeChatTimeout, 2*time.Second)+5*time.Second, or(opt.RequestTimeout, 15*time.Second)*2/3),
+		AppID:         wechattest.AppID,
+		Exchanger:     client,
+		Store:         db.NewAuthStore(store),
+		TTL:           opt.SessionTTL,
+		Log:           log,
+		LoginLimiter:  ratelimit.New(opt.LoginPerMinute, opt.LoginBurst),
+		SessionKeys:   wxdata.SessionKeys{Keyring: keys},
+		FinishTimeout: auth.FinishTimeoutFor(or(opt.WeChatTimeout, 2*time.Second), or(opt.RequestTimeout, 15*time.Second)),
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,

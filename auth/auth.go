@@ -135,6 +135,14 @@ type Service struct {
 // default and time for the database.
 const DefaultFinishTimeout = 10 * time.Second
 
+// FinishTimeoutFor is the FinishTimeout for an exchange bounded by
+// exchange and requests bounded by request: the exchange and 5s for the
+// database, but within two thirds of a request's deadline, so that a
+// retry can take an abandoned claim over within its own.
+func FinishTimeoutFor(exchange, request time.Duration) time.Duration {
+	return min(exchange+5*time.Second, request*2/3)
+}
+
 func (s *Service) finishTimeout() time.Duration {
 	if s.FinishTimeout > 0 {
 		return s.FinishTimeout
@@ -183,7 +191,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	}
 	if s.LoginLimiter != nil {
 		if ok, wait := s.LoginLimiter.Reserve(reqctx.ClientIP(ctx)); !ok {
-			return nil, errcode.Limited(wait, "too many logins from this address, try again in %d s", int(wait.Seconds())+1)
+			return nil, errcode.Limited(wait, "too many logins from this address")
 		}
 	}
 	codeHash := CodeHash(s.AppID, code)

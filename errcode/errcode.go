@@ -119,15 +119,22 @@ func (e *Error) Extensions() map[string]any {
 		ext["reason"] = e.Reason
 	}
 	if e.RetryAfter > 0 {
-		ext["retryAfter"] = int((e.RetryAfter + time.Second - 1) / time.Second)
+		ext["retryAfter"] = e.retrySeconds()
 	}
 	return ext
 }
 
 // Limited returns a RATE_LIMITED error whose client should retry after
-// retryAfter.
-func Limited(retryAfter time.Duration, format string, args ...any) *Error {
-	return &Error{Code: RateLimited, Message: fmt.Sprintf(format, args...), RetryAfter: retryAfter}
+// retryAfter; the message says why and ends with when.
+func Limited(retryAfter time.Duration, why string) *Error {
+	e := &Error{Code: RateLimited, RetryAfter: retryAfter}
+	e.Message = fmt.Sprintf("%s: try again in %d s", why, e.retrySeconds())
+	return e
+}
+
+// retrySeconds is RetryAfter in whole seconds, rounded up, at least 1.
+func (e *Error) retrySeconds() int {
+	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
 }
 
 // Input returns a BAD_USER_INPUT error about one input field.

@@ -17,7 +17,9 @@ import (
 const DefaultNewDocumentShare = 0.15
 
 // lane admits the work of documents the validated-document cache does not
-// hold (parsing, the document limits, validation) one request at a time,
+// hold (the document limits, then gqlgen's parse and validation; refused
+// before APQ, so a persisted query was checked when it was registered)
+// one request at a time,
 // and to a share of one CPU: after work that took d, the lane stays
 // closed for d*(1/share-1). That work is what an attacker can make
 // expensive (fresh text each time defeats every cache), and a real
@@ -28,13 +30,15 @@ type lane struct {
 	slot chan struct{}
 	rest float64 // closed time per unit of work
 	seen graphql.Cache[*ast.QueryDocument]
+	// check refuses a new document before gqlgen validates it.
+	check func(query string) *gqlerror.Error
 }
 
-func newLane(share float64, validated graphql.Cache[*ast.QueryDocument]) *lane {
+func newLane(share float64, validated graphql.Cache[*ast.QueryDocument], check func(string) *gqlerror.Error) *lane {
 	if share <= 0 || share > 1 {
 		share = DefaultNewDocumentShare
 	}
-	return &lane{slot: make(chan struct{}, 1), rest: 1/share - 1, seen: validated}
+	return &lane{slot: make(chan struct{}, 1), rest: 1/share - 1, seen: validated, check: check}
 }
 
 // admit wraps a transport so that its requests' new documents pass the lane.
@@ -80,6 +84,9 @@ func (e laneExecutor) CreateOperationContext(ctx context.Context, params *graphq
 		rest := time.Duration(float64(time.Since(start)) * l.rest)
 		time.AfterFunc(rest, func() { <-l.slot })
 	}()
+	if err := l.check(params.Query); err != nil {
+		return &graphql.OperationContext{RawQuery: params.Query}, gqlerror.List{err}
+	}
 	return e.GraphExecutor.CreateOperationContext(ctx, params)
 }
 

@@ -35,7 +35,7 @@ func TestLaneHoldsBackNewDocumentsOnly(t *testing.T) {
 	ctx := context.Background()
 	cache := newTextCache[*ast.QueryDocument](10, 1<<10)
 	cache.Add(ctx, "{ cached }", &ast.QueryDocument{})
-	l := newLane(0.01, cache) // rests 99 times as long as it worked
+	l := newLane(0.01, cache, func(string) *gqlerror.Error { return nil }) // rests 99 times as long as it worked
 	inner := &countingExecutor{work: 10 * time.Millisecond}
 	exec := laneExecutor{GraphExecutor: inner, lane: l}
 

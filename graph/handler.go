@@ -83,19 +83,18 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	// flood of large distinct documents cannot pin memory.
 	validated := newTextCache[*ast.QueryDocument](1000, CacheTextBudget)
 	srv.SetQueryCache(validated)
-	// New documents pass a lane that keeps their cost to a share of one
-	// CPU. GET serves automatic persisted queries, so a phone can send a
-	// short hash instead of the document.
-	lane := newLane(opt.NewDocumentShare, validated)
-	srv.AddTransport(lane.admit(transport.GET{}))
-	srv.AddTransport(lane.admit(transport.POST{}))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: newTextCache[string](1000, CacheTextBudget)})
-	// After APQ has filled the query in, before gqlgen validates it.
+	// New documents pass a lane that checks them against the document
+	// limits and keeps their cost to a share of one CPU. GET serves
+	// automatic persisted queries, so a phone can send a short hash
+	// instead of the document.
 	docLimits := DefaultDocumentLimits
 	if opt.DocumentLimits != nil {
 		docLimits = *opt.DocumentLimits
 	}
-	srv.Use(&documentLimits{limits: docLimits, tokens: MaxTokens, validated: validated})
+	lane := newLane(opt.NewDocumentShare, validated, func(q string) *gqlerror.Error { return docLimits.checkText(q, MaxTokens) })
+	srv.AddTransport(lane.admit(transport.GET{}))
+	srv.AddTransport(lane.admit(transport.POST{}))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newTextCache[string](1000, CacheTextBudget)})
 	if opt.Introspection {
 		srv.Use(extension.Introspection{})
 	}

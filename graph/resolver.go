@@ -2,7 +2,9 @@
 // per domain (auth and users, todos, WeChat data, errors, directives) with
 // a resolver file each, thin resolvers that turn arguments into one
 // service call and decide what to load, the @auth directive, the error
-// presenter, the operation limits and the operation observer. It never
+// presenter, the document limits and the lane that bound what a new
+// document may cost before validation, the operation limits, the
+// document caches and the operation observer. It never
 // touches the database or WeChat directly.
 package graph
 

@@ -101,11 +101,11 @@ func spendRequest(ctx context.Context) bool {
 // mayCall admits one WeChat call for the user, or answers RATE_LIMITED.
 func (s *Service) mayCall(ctx context.Context, userID int64) error {
 	if !spendRequest(ctx) {
-		return errcode.Limited(time.Second, "one request may ask WeChat at most %d times: send the rest in another request", MaxCallsPerRequest)
+		return errcode.Limited(time.Second, fmt.Sprintf("one request may ask WeChat at most %d times: send the rest in another request", MaxCallsPerRequest))
 	}
 	if s.CallLimiter != nil {
 		if ok, wait := s.CallLimiter.Reserve(strconv.FormatInt(userID, 10)); !ok {
-			return errcode.Limited(wait, "this user has asked WeChat too often, try again in %d s", int(wait.Seconds())+1)
+			return errcode.Limited(wait, "this user has asked WeChat too often")
 		}
 	}
 	return nil

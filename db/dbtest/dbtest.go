@@ -104,31 +104,39 @@ func CreateSchema(ctx context.Context, base, prefix string) (string, func(), err
 	if err != nil {
 		return "", nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	var b [6]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
-	schema := prefix + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		return "", nil, fmt.Errorf("open database: %w", err)
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+	schema := randomName(prefix)
+	if err := adminExec(ctx, base, "CREATE SCHEMA "+schema); err != nil {
 		return "", nil, fmt.Errorf("create schema: %w", err)
 	}
 	drop := func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		db.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
+		adminExec(ctx, base, "DROP SCHEMA "+schema+" CASCADE") //nolint:errcheck // best effort
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String(), drop, nil
+}
+
+// randomName returns prefix and 12 random hex digits: a schema's or a
+// database's name of a test's own.
+func randomName(prefix string) string {
+	var b [6]byte
+	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// adminExec runs one statement on the server at base, on a connection of
+// its own.
+func adminExec(ctx context.Context, base, statement string) error {
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer admin.Close()
+	_, err = admin.ExecContext(ctx, statement)
+	return err
 }
 
 // Open returns a plain database/sql handle on the database a

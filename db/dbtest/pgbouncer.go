@@ -2,9 +2,6 @@ package dbtest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -139,28 +136,16 @@ func PgBouncerURL(tb testing.TB) string {
 		}
 		tb.Skipf("no PgBouncer: %v", bouncerErr)
 	}
-	var b [6]byte
-	rand.Read(b[:]) //nolint:errcheck // crypto/rand never fails
-	name := "t_" + hex.EncodeToString(b[:])
+	name := randomName("t_")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := adminExec(ctx, base, "CREATE DATABASE "+name); err != nil {
 		tb.Fatalf("create database: %v", err)
 	}
 	tb.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		db.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)") //nolint:errcheck // best effort
+		adminExec(ctx, base, "DROP DATABASE "+name+" WITH (FORCE)") //nolint:errcheck // best effort
 	})
 	direct, err := url.Parse(base)
 	if err != nil {
