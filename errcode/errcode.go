@@ -44,6 +44,9 @@ const (
 	// selections, fragments, same-name fields, directives, variables or
 	// arguments than any real client sends.
 	DocumentLimit = "DOCUMENT_LIMIT_EXCEEDED"
+	// IntrospectionDisabled refuses __schema and __type where
+	// introspection is off.
+	IntrospectionDisabled = "INTROSPECTION_DISABLED"
 
 	// HTTP-level rejections, answered with a GraphQL-shaped body.
 	RequestTooLarge      = "REQUEST_TOO_LARGE"      // 413
@@ -58,6 +61,7 @@ var Codes = []string{
 	RateLimited, Timeout, Unavailable, SessionKeyStale, Internal,
 	ParseFailed, ValidationFailed, PersistedQueryNotFound,
 	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit, DocumentLimit,
+	IntrospectionDisabled,
 	RequestTooLarge, BadRequest, UnsupportedMediaType, MethodNotAllowed,
 }
 

@@ -72,7 +72,8 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	cfg.Directives.Auth = authDirective
 	setComplexity(&cfg.Complexity)
 
-	srv := handler.New(NewExecutableSchema(cfg))
+	es := NewExecutableSchema(cfg)
+	srv := handler.New(es)
 	if opt.Observer != nil {
 		srv.Use(observe{opt.Observer})
 	}
@@ -92,12 +93,21 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 		docLimits = *opt.DocumentLimits
 	}
 	lane := newLane(opt.NewDocumentShare, validated, func(q string) *gqlerror.Error { return docLimits.checkText(q, MaxTokens) })
-	srv.AddTransport(lane.admit(transport.GET{}))
+	srv.AddTransport(lane.admit(getTransport{}))
 	srv.AddTransport(lane.admit(transport.POST{}))
+	srv.AddTransport(unsupported{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: newTextCache[string](1000, CacheTextBudget)})
 	if opt.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		// Without introspection the schema is not public: no field, type,
+		// argument or enum value is suggested, and __schema and __type
+		// are refused before they run.
+		srv.SetDisableSuggestion(true)
+		srv.Use(noIntrospection{})
 	}
+	srv.SetValidationRulesFn(validationRules(opt.Introspection))
+	srv.Use(strictVariables{schema: es.Schema()})
 	srv.Use(&limits{
 		maxDepth:      orDefault(opt.MaxDepth, DefaultMaxDepth),
 		maxAliases:    orDefault(opt.MaxAliases, DefaultMaxAliases),

@@ -34,8 +34,12 @@ func Bytes(field, s string, minBytes, maxBytes int) error {
 	return nil
 }
 
-// Text rejects what the database must never see: invalid UTF-8 and
-// control characters (PostgreSQL refuses NUL bytes outright).
+// Text rejects what the database must never see, invalid UTF-8 and
+// control characters (PostgreSQL refuses NUL bytes outright), and what
+// would make text display other than it reads: the bidirectional controls
+// (U+202A–U+202E, U+2066–U+2069, the marks U+200E, U+200F, U+061C), which
+// reorder what follows them, so that a title can hide or fake its own
+// text.
 func Text(field, s string) error {
 	if !utf8.ValidString(s) {
 		return errcode.Input(field, "%s must be valid UTF-8", field)
@@ -44,8 +48,39 @@ func Text(field, s string) error {
 		if unicode.IsControl(r) {
 			return errcode.Input(field, "%s must not contain control characters", field)
 		}
+		if unicode.Is(unicode.Bidi_Control, r) {
+			return errcode.Input(field, "%s must not contain bidirectional control characters (U+%04X)", field, r)
+		}
 	}
 	return nil
+}
+
+// Visible checks that s, unless it is empty, shows something: a title or
+// nickname of only spaces, zero-width characters, fillers or variation
+// selectors reads as empty to whoever sees it.
+func Visible(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, r := range s {
+		if !invisible(r) {
+			return nil
+		}
+	}
+	return errcode.Input(field, "%s must have a visible character", field)
+}
+
+// invisible reports whether r shows nothing: white space, the format
+// characters (zero-width space and joiners, the byte order mark, soft
+// hyphen), Unicode's other default-ignorable code points (the Hangul
+// fillers among them), variation selectors, and the blank Braille
+// pattern, which renders as a space.
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) ||
+		unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r) ||
+		r == '\u2800'
 }
 
 // MaxCodeLen bounds a one-time code from WeChat; WeChat's are 32

@@ -54,6 +54,11 @@ func TestText(t *testing.T) {
 		{"escape", "\x1b[1ma", false},
 		{"DEL", "a\x7fb", false},
 		{"C1 control", "a\u0085b", false},
+		{"right-to-left override", "a\u202eb", false},
+		{"pop directional formatting", "a\u202cb", false},
+		{"right-to-left isolate", "\u2067a", false},
+		{"left-to-right mark", "a\u200e", false},
+		{"Hebrew without controls", "שלום", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,5 +166,35 @@ func TestRulesNameTheirField(t *testing.T) {
 				wantRule(t, tt.err, false, field)
 			})
 		}
+	}
+}
+
+func TestVisible(t *testing.T) {
+	tests := []struct {
+		name string
+		s    string
+		ok   bool
+	}{
+		{"empty", "", true},
+		{"a letter", "a", true},
+		{"a letter among zero-width characters", "\u200ba\u200b", true},
+		{"an emoji sequence", "👨\u200d👩\u200d👧", true},
+		{"a combining mark", "\u0301", true},
+		{"spaces", "   ", false},
+		{"an ideographic space", "\u3000", false},
+		{"zero-width space", "\u200b", false},
+		{"zero-width joiners", "\u200d\u200c", false},
+		{"byte order mark", "\ufeff", false},
+		{"word joiner", "\u2060", false},
+		{"soft hyphen", "\u00ad", false},
+		{"Hangul fillers", "\u3164\u115f\u1160\uffa0", false},
+		{"combining grapheme joiner", "\u034f", false},
+		{"variation selectors", "\ufe0f\U000e0100", false},
+		{"blank Braille pattern", "\u2800", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantRule(t, Visible("title", tt.s), tt.ok, "title")
+		})
 	}
 }

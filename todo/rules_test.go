@@ -24,6 +24,15 @@ var invalidTitles = []struct{ name, title string }{
 	{"tab inside", "buy\tmilk"},
 	{"DEL", "buy\u007fmilk"},
 	{"C1 control", "buy\u0085milk"},
+	{"only zero-width spaces", "\u200b\u200c\u200b"},
+	{"only a word joiner inside spaces", "  \u2060  "},
+	{"only Hangul fillers", "\u3164\u115f\u1160\uffa0"},
+	{"only a blank Braille pattern", "\u2800\u2800"},
+	{"only variation selectors", "\ufe0f\ufe0e"},
+	{"a right-to-left override", "buy milk\u202e"},
+	{"a right-to-left embedding", "\u202bbuy\u202c milk"},
+	{"a first-strong isolate", "\u2068buy milk\u2069"},
+	{"an Arabic letter mark", "buy\u061cmilk"},
 }
 
 // validTitles are titles of 1 to 200 characters and what they are stored as.
@@ -34,6 +43,8 @@ var validTitles = []struct{ name, title, want string }{
 	{"200 emoji", strings.Repeat("😀", 200), strings.Repeat("😀", 200)},
 	{"200 characters inside spaces", "   " + strings.Repeat("c", 200) + "\t\n", strings.Repeat("c", 200)},
 	{"inner spaces kept", "  a  b  ", "a  b"},
+	{"an emoji joined by zero-width joiners", "👩\u200d💻", "👩\u200d💻"},
+	{"right-to-left script without controls", "اشتر الحليب", "اشتر الحليب"},
 }
 
 // invalidClientMutationIDs are keys createTodo refuses: they must be 1 to

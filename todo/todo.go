@@ -229,10 +229,14 @@ func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
 	return n, nil
 }
 
-// normalizeTitle trims a title and checks it: 1 to 200 characters.
+// normalizeTitle trims a title and checks it: 1 to 200 characters, not
+// all of them invisible.
 func normalizeTitle(title string) (string, error) {
 	t := strings.TrimSpace(title)
 	if err := input.Chars("title", t, 1, MaxTitleLen); err != nil {
+		return "", err
+	}
+	if err := input.Visible("title", t); err != nil {
 		return "", err
 	}
 	return t, nil

@@ -59,6 +59,8 @@ func TestNormalizeProfileNickname(t *testing.T) {
 		{"64 characters inside spaces", "  " + strings.Repeat("m", 64) + "  ", strings.Repeat("m", 64)},
 		{"empty clears it", "", ""},
 		{"only spaces clear it", "   ", ""},
+		{"an emoji joined by zero-width joiners", "👨\u200d👩\u200d👧", "👨\u200d👩\u200d👧"},
+		{"a letter and a variation selector", "A\ufe0f", "A\ufe0f"},
 	}
 	for _, c := range valid {
 		t.Run(c.name, func(t *testing.T) {
@@ -84,6 +86,14 @@ func TestNormalizeProfileNickname(t *testing.T) {
 		{"tab inside", "Al\tice"},
 		{"DEL", "Al\u007fice"},
 		{"C1 control", "Al\u0085ice"},
+		{"only zero-width spaces", "\u200b\u200b"},
+		{"only a zero-width joiner and a byte order mark", "\u200d\ufeff"},
+		{"only Hangul fillers", "\u3164\u3164"},
+		{"only a blank Braille pattern", "\u2800"},
+		{"only soft hyphens", "\u00ad\u00ad"},
+		{"a right-to-left override", "Alice\u202egnp.exe"},
+		{"a left-to-right isolate", "\u2066Alice\u2069"},
+		{"a right-to-left mark", "Alice\u200f"},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {

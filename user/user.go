@@ -65,13 +65,17 @@ func (s *Service) UpdateProfile(ctx context.Context, userID int64, in ProfileInp
 }
 
 // NormalizeProfile trims and checks in: a nickname of at most 64
-// characters without control characters, and an avatar URL that is empty
+// characters without control characters, empty or visible, and an avatar URL that is empty
 // (to clear it) or an absolute https URL of at most 1024 bytes.
 func NormalizeProfile(in ProfileInput) (ProfileInput, error) {
 	var out ProfileInput
 	if in.Nickname != nil {
 		n := strings.TrimSpace(*in.Nickname)
 		if err := input.Chars("nickname", n, 0, MaxNicknameLen); err != nil {
+			return out, err
+		}
+		// Empty clears the nickname; invisible is not empty.
+		if err := input.Visible("nickname", n); err != nil {
 			return out, err
 		}
 		out.Nickname = &n

@@ -104,8 +104,46 @@ func New(cfg Config) *Server {
 		mux.Handle("GET /{$}", cfg.Playground)
 		mux.Handle("GET "+cfg.Playground.AssetPrefix(), cfg.Playground)
 	}
-	s.handler = s.withRequest(s.recoverPanics(mux))
+	s.handler = s.withRequest(s.recoverPanics(withCodes(mux)))
 	return s
+}
+
+// withCodes answers what the mux matches no route for in GraphQL's error
+// shape with a code, as every other error: NOT_FOUND, or
+// METHOD_NOT_ALLOWED (with Allow) where the path has routes for other
+// methods.
+func withCodes(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// The mux's own answer says which it is; only its status and
+		// Allow header are kept.
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeError(w, http.StatusMethodNotAllowed, errcode.MethodNotAllowed, "this path does not answer this method (see Allow)")
+			return
+		}
+		writeError(w, http.StatusNotFound, errcode.NotFound, "no such path")
+	})
+}
+
+// headerRecorder keeps a handler's status and headers and drops its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.header }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -69,13 +69,13 @@ const (
 	ErrorCodeUnauthenticated ErrorCode = "UNAUTHENTICATED"
 	// An argument is invalid; `extensions.field` names it. Fix the input; retrying the same request fails again.
 	ErrorCodeBadUserInput ErrorCode = "BAD_USER_INPUT"
-	// The todo to update or delete is not the caller's (or no longer exists). Refresh the list.
+	// The todo to update or delete is not the caller's (or no longer exists): refresh the list. Also the answer to an HTTP path the server does not have (HTTP 404).
 	ErrorCodeNotFound ErrorCode = "NOT_FOUND"
 	// WeChat refused the request; `extensions.errcode` is WeChat's code and `extensions.reason` says what to do.
 	ErrorCodeWechatError ErrorCode = "WECHAT_ERROR"
 	// WeChat timed out, failed or answered garbage. Retry later.
 	ErrorCodeWechatUnavailable ErrorCode = "WECHAT_UNAVAILABLE"
-	// Too many logins from one client address. Retry after a minute.
+	// Too many requests of one kind: logins from one client address, WeChat calls by one user, or todos created by one user. Retry after `extensions.retryAfter` seconds.
 	ErrorCodeRateLimited ErrorCode = "RATE_LIMITED"
 	// The request ran past the server's deadline. Retry.
 	ErrorCodeTimeout ErrorCode = "TIMEOUT"
@@ -101,9 +101,11 @@ const (
 	ErrorCodeRootFieldLimitExceeded ErrorCode = "ROOT_FIELD_LIMIT_EXCEEDED"
 	// The document has more selections, fragments, fields of one name, directives, variables or arguments than the server validates (the message names which). Send a smaller document.
 	ErrorCodeDocumentLimitExceeded ErrorCode = "DOCUMENT_LIMIT_EXCEEDED"
+	// The document asks for `__schema` or `__type` and introspection is off on this server. Use the schema file the server's team publishes.
+	ErrorCodeIntrospectionDisabled ErrorCode = "INTROSPECTION_DISABLED"
 	// The HTTP body is over 1 MiB (HTTP 413). Send less.
 	ErrorCodeRequestTooLarge ErrorCode = "REQUEST_TOO_LARGE"
-	// The HTTP body is not a JSON object (HTTP 400). Fix the client.
+	// The HTTP body (or a GET request's parameters) is not one JSON object of valid UTF-8 without duplicate keys, or a GraphQL member has the wrong type (HTTP 400). Fix the client.
 	ErrorCodeBadRequest ErrorCode = "BAD_REQUEST"
 	// The HTTP request is not `Content-Type: application/json` (HTTP 415). Fix the client.
 	ErrorCodeUnsupportedMediaType ErrorCode = "UNSUPPORTED_MEDIA_TYPE"
@@ -130,6 +132,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeAliasLimitExceeded,
 	ErrorCodeRootFieldLimitExceeded,
 	ErrorCodeDocumentLimitExceeded,
+	ErrorCodeIntrospectionDisabled,
 	ErrorCodeRequestTooLarge,
 	ErrorCodeBadRequest,
 	ErrorCodeUnsupportedMediaType,
@@ -138,7 +141,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeIntrospectionDisabled, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
 		return true
 	}
 	return false

@@ -60,7 +60,7 @@ export type DecryptDataInput = {
 export type ErrorCode =
   /** The operation has too many aliased fields. Ask for less per request. */
   | 'ALIAS_LIMIT_EXCEEDED'
-  /** The HTTP body is not a JSON object (HTTP 400). Fix the client. */
+  /** The HTTP body (or a GET request's parameters) is not one JSON object of valid UTF-8 without duplicate keys, or a GraphQL member has the wrong type (HTTP 400). Fix the client. */
   | 'BAD_REQUEST'
   /** An argument is invalid; `extensions.field` names it. Fix the input; retrying the same request fails again. */
   | 'BAD_USER_INPUT'
@@ -76,13 +76,15 @@ export type ErrorCode =
   | 'GRAPHQL_VALIDATION_FAILED'
   /** A bug on the server; the message has no details (the log has them, under the request ID). Retry, then report it. */
   | 'INTERNAL_SERVER_ERROR'
+  /** The document asks for `__schema` or `__type` and introspection is off on this server. Use the schema file the server's team publishes. */
+  | 'INTROSPECTION_DISABLED'
   /** The HTTP method is not POST, or GET for a query (HTTP 405). Fix the client. */
   | 'METHOD_NOT_ALLOWED'
-  /** The todo to update or delete is not the caller's (or no longer exists). Refresh the list. */
+  /** The todo to update or delete is not the caller's (or no longer exists): refresh the list. Also the answer to an HTTP path the server does not have (HTTP 404). */
   | 'NOT_FOUND'
   /** An automatic persisted query's hash is unknown to this server. Send the query text with the hash once. */
   | 'PERSISTED_QUERY_NOT_FOUND'
-  /** Too many logins from one client address. Retry after a minute. */
+  /** Too many requests of one kind: logins from one client address, WeChat calls by one user, or todos created by one user. Retry after `extensions.retryAfter` seconds. */
   | 'RATE_LIMITED'
   /** The HTTP body is over 1 MiB (HTTP 413). Send less. */
   | 'REQUEST_TOO_LARGE'
