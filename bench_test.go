@@ -44,9 +44,13 @@ func benchEachDB(b *testing.B, f func(b *testing.B, fx *benchFixture)) {
 	b.Run("postgres", func(b *testing.B) { f(b, newBenchFixture(b, dbtest.PostgresURL(b))) })
 }
 
-func newBenchFixture(b *testing.B, databaseURL string) *benchFixture {
+// newBenchFixture starts the fixture on databaseURL; vars (name, value,
+// ...) change the server's environment.
+func newBenchFixture(b *testing.B, databaseURL string, vars ...string) *benchFixture {
 	b.Helper()
-	in := newInstance(b, databaseURL, "LOG_LEVEL", "error")
+	// One user writes in a loop, far past the per-user caps.
+	vars = append([]string{"LOG_LEVEL", "error", "TODO_CREATES_PER_MINUTE", "0", "MAX_TODOS_PER_USER", "0"}, vars...)
+	in := newInstance(b, databaseURL, vars...)
 	fx := &benchFixture{handler: in.app.Handler}
 	var login struct {
 		Data struct {
@@ -124,14 +128,19 @@ func BenchmarkTodos(b *testing.B) {
 	})
 }
 
-// BenchmarkCreateTodo adds a todo per iteration.
+// BenchmarkCreateTodo adds a todo per iteration; sqlite-full is SQLite
+// with SQLITE_SYNCHRONOUS=FULL, a sync of the WAL at every commit.
 func BenchmarkCreateTodo(b *testing.B) {
-	benchEachDB(b, func(b *testing.B, fx *benchFixture) {
-		body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": "buy milk"}})
+	body := docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": "buy milk"}})
+	create := func(b *testing.B, fx *benchFixture) {
 		b.ReportAllocs()
 		for b.Loop() {
 			fx.serve(b, body, fx.token)
 		}
+	}
+	benchEachDB(b, create)
+	b.Run("sqlite-full", func(b *testing.B) {
+		create(b, newBenchFixture(b, dbtest.SQLiteURL(b), "SQLITE_SYNCHRONOUS", "FULL"))
 	})
 }
 

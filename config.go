@@ -35,6 +35,11 @@ type config struct {
 	// calls of checkSession and bindPhoneNumber.
 	WeChatCallsPerMinute int
 	WeChatCallBurst      int
+	// Per-user growth caps (0: none).
+	MaxTodosPerUser      int
+	MaxSessionsPerUser   int
+	TodoCreatesPerMinute int
+	TodoCreateBurst      int
 	TrustProxy           bool
 	Metrics              bool
 	DBMaxConns           int
@@ -42,6 +47,7 @@ type config struct {
 	// mode; DatabaseDirectURL then names the database itself.
 	DatabasePooler    string
 	DatabaseDirectURL string
+	SQLiteSync        string // NORMAL or FULL
 	LogLevel          string
 	DataKey           string   // base64 of 32 bytes; "" means the key file
 	DataKeyOld        []string // keys that still open what they sealed
@@ -72,15 +78,20 @@ var settings = []setting{
 	{"LOGIN_BURST", "40", "logins a client IP may make at once"},
 	{"WECHAT_CALLS_PER_MINUTE", "20", "WeChat calls (checkSession, bindPhoneNumber) allowed per user per minute (0: no limit)"},
 	{"WECHAT_CALL_BURST", "5", "WeChat calls a user may make at once"},
+	{"MAX_TODOS_PER_USER", "5000", "todos a user may have; past it createTodo answers LIMIT_EXCEEDED (0: no cap)"},
+	{"MAX_SESSIONS_PER_USER", "20", "live sessions (signed-in devices) a user may have; a login past it revokes the oldest (0: no cap)"},
+	{"TODO_CREATES_PER_MINUTE", "60", "todos a user may create per minute, each aliased createTodo counted (0: no limit)"},
+	{"TODO_CREATE_BURST", "30", "todos a user may create at once"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
 	{"DATABASE_POOLER", "", "transaction: DATABASE_URL leads to PgBouncer in transaction mode (no connect-time parameters, no prepared statements; see README)"},
 	{"DATABASE_DIRECT_URL", "", "PostgreSQL itself, bypassing the pooler: migrations (and their session lock) go through it; required with DATABASE_POOLER"},
+	{"SQLITE_SYNCHRONOUS", "NORMAL", "SQLite only: NORMAL loses nothing when the process crashes, but a power loss may roll back the last commits; FULL syncs every commit (slower writes)"},
 	{"DB_MAX_CONNS", "0", "database pool size (0: 16 on PostgreSQL, 4 on SQLite)"},
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"DATA_KEY", "", "base64 of 32 random bytes sealing session_keys and access_tokens at rest (openssl rand -base64 32); unset: DATA_KEY_FILE"},
 	{"DATA_KEY_OLD", "", "comma-separated earlier DATA_KEYs, still opening what they sealed until 'wxtodo rekey' has run"},
-	{"DATA_KEY_FILE", "data/data.key", "where the data key is kept, created if missing, when DATA_KEY is unset (development; one instance only)"},
+	{"DATA_KEY_FILE", "data/data.key", "where the data key is kept, created if missing, when DATA_KEY is unset (development, or one instance that sets it explicitly)"},
 }
 
 // loadConfig reads the configuration. A bad value is an error that names
@@ -100,6 +111,12 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		return nil, usageError(err.Error() + "; see wxtodo -h")
 	}
 	get := func(env string) string { return strings.TrimSpace(*vals[env]) }
+	// explicit reports whether the environment or a flag set env.
+	explicit := func(env string) bool {
+		set := strings.TrimSpace(getenv(env)) != ""
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == flagName(env) && strings.TrimSpace(f.Value.String()) != "" })
+		return set
+	}
 
 	c := &config{
 		Addr:          get("ADDR"),
@@ -113,6 +130,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 
 		DatabasePooler:    get("DATABASE_POOLER"),
 		DatabaseDirectURL: get("DATABASE_DIRECT_URL"),
+		SQLiteSync:        strings.ToUpper(get("SQLITE_SYNCHRONOUS")),
 	}
 	for _, k := range strings.Split(get("DATA_KEY_OLD"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -157,6 +175,10 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	num("LOGIN_BURST", &c.LoginBurst)
 	num("WECHAT_CALLS_PER_MINUTE", &c.WeChatCallsPerMinute)
 	num("WECHAT_CALL_BURST", &c.WeChatCallBurst)
+	num("MAX_TODOS_PER_USER", &c.MaxTodosPerUser)
+	num("MAX_SESSIONS_PER_USER", &c.MaxSessionsPerUser)
+	num("TODO_CREATES_PER_MINUTE", &c.TodoCreatesPerMinute)
+	num("TODO_CREATE_BURST", &c.TodoCreateBurst)
 	num("DB_MAX_CONNS", &c.DBMaxConns)
 	boolean("PLAYGROUND", c.devMode(), &c.Playground)
 	// The playground needs introspection to show the schema.
@@ -172,6 +194,9 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		// The app secret travels in the query string.
 		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q must use https (http only for a loopback test server)", c.WeChatAPIBase))
+	}
+	if c.SQLiteSync != "NORMAL" && c.SQLiteSync != "FULL" {
+		errs = append(errs, fmt.Errorf("SQLITE_SYNCHRONOUS: %q is not NORMAL or FULL", c.SQLiteSync))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -203,6 +228,11 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		errs = append(errs, errors.New("DATABASE_POOLER: set DATABASE_DIRECT_URL to PostgreSQL itself, for migrations, whose lock a transaction pooler cannot hold"))
 	case c.DatabasePooler != "" && !strings.HasPrefix(c.DatabaseURL, "postgres"):
 		errs = append(errs, errors.New("DATABASE_POOLER: DATABASE_URL must be a postgres:// URL of the pooler"))
+	}
+	// Instances with key files of their own cannot open each other's
+	// data: production takes DATA_KEY, or a key file named on purpose.
+	if !c.devMode() && c.DataKey == "" && !explicit("DATA_KEY_FILE") {
+		errs = append(errs, errors.New("DATA_KEY: production mode (WECHAT_APPID set) needs DATA_KEY, the same on every instance (openssl rand -base64 32); for one instance with a key file, set DATA_KEY_FILE"))
 	}
 	if c.DataKey == "" && len(c.DataKeyOld) > 0 {
 		errs = append(errs, errors.New("DATA_KEY_OLD: set DATA_KEY too; old keys only open what they sealed"))

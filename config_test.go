@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wxtodo/db/dbtest"
+	"wxtodo/secret"
 	"wxtodo/wechat"
 )
 
@@ -22,8 +23,9 @@ func configEnv(pairs ...string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-// productionEnv is the environment of a server with real WeChat credentials.
-var productionEnv = []string{"WECHAT_APPID", "wx123", "WECHAT_SECRET", "s3cr3t-value-4b9c"}
+// productionEnv is the environment of a server with real WeChat
+// credentials and its data key.
+var productionEnv = []string{"WECHAT_APPID", "wx123", "WECHAT_SECRET", "s3cr3t-value-4b9c", "DATA_KEY", secret.NewKey()}
 
 func TestConfigDefaults(t *testing.T) {
 	cfg, err := loadConfig(configEnv(), nil)
@@ -74,6 +76,11 @@ func TestConfigBadValueNamesVariable(t *testing.T) {
 		{"DATABASE_POOLER", "session"},
 		{"DATABASE_POOLER", "transaction"}, // without DATABASE_DIRECT_URL
 		{"WECHAT_CALLS_PER_MINUTE", "-3"},
+		{"MAX_TODOS_PER_USER", "-1"},
+		{"MAX_SESSIONS_PER_USER", "lots"},
+		{"TODO_CREATES_PER_MINUTE", "1e3"},
+		{"TODO_CREATE_BURST", "-2"},
+		{"SQLITE_SYNCHRONOUS", "OFF"},
 	}
 	for _, mode := range []struct {
 		name string
@@ -268,9 +275,43 @@ func TestConfigRefusesUnsafeCombinations(t *testing.T) {
 			}
 		})
 	}
-	ok := map[string]string{"WECHAT_APPID": "a", "WECHAT_SECRET": "s", "WECHAT_API_BASE": "http://127.0.0.1:9999"}
+	ok := map[string]string{"WECHAT_APPID": "a", "WECHAT_SECRET": "s", "WECHAT_API_BASE": "http://127.0.0.1:9999", "DATA_KEY_FILE": "data/data.key"}
 	if _, err := loadConfig(func(k string) string { return ok[k] }, nil); err != nil {
 		t.Errorf("http to a loopback test server: got %v, want it accepted", err)
+	}
+}
+
+// TestConfigProductionNeedsDataKey: instances with key files of their own
+// cannot open each other's data, so production mode refuses to start
+// without DATA_KEY unless DATA_KEY_FILE is set on purpose (environment
+// or flag); development mode keeps its key file.
+func TestConfigProductionNeedsDataKey(t *testing.T) {
+	prod := []string{"WECHAT_APPID", "wx123", "WECHAT_SECRET", "s3cr3t-value-4b9c"}
+	tests := []struct {
+		name string
+		env  []string
+		args []string
+		ok   bool
+	}{
+		{"production without DATA_KEY", prod, nil, false},
+		{"production with DATA_KEY", append(prod, "DATA_KEY", secret.NewKey()), nil, true},
+		{"production with DATA_KEY_FILE", append(prod, "DATA_KEY_FILE", "/var/lib/wxtodo/data.key"), nil, true},
+		{"production with -data-key-file", prod, []string{"-data-key-file", "/var/lib/wxtodo/data.key"}, true},
+		{"production with a blank DATA_KEY_FILE", append(prod, "DATA_KEY_FILE", "  "), nil, false},
+		{"development", nil, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(configEnv(tt.env...), tt.args)
+			switch {
+			case tt.ok && err != nil:
+				t.Fatalf("got error %v, want it accepted", err)
+			case !tt.ok && (err == nil || !strings.Contains(err.Error(), "DATA_KEY")):
+				t.Fatalf("got error %v, want one naming DATA_KEY", err)
+			case tt.ok && cfg.DataKey == "" && cfg.DataKeyFile == "":
+				t.Fatalf("accepted with neither a key nor a key file")
+			}
+		})
 	}
 }
 

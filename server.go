@@ -174,6 +174,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		LoginLimiter:  ratelimit.New(cfg.LoginPerMinute, cfg.LoginBurst),
 		SessionKeys:   wxdata.SessionKeys{Keyring: keys},
 		FinishTimeout: auth.FinishTimeoutFor(cfg.WeChatTimeout, cfg.RequestTimeout),
+		MaxSessions:   cfg.MaxSessionsPerUser,
 	}
 	data := &wxdata.Service{
 		AppID: wx.dataAppID,
@@ -193,7 +194,11 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	resolver := &graph.Resolver{
 		AuthService: authSvc,
 		UserService: &user.Service{Store: db.NewUserStore(store)},
-		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
+		TodoService: &todo.Service{
+			Store:         db.NewTodoStore(store),
+			MaxTodos:      cfg.MaxTodosPerUser,
+			CreateLimiter: ratelimit.New(cfg.TodoCreatesPerMinute, cfg.TodoCreateBurst),
+		},
 		DataService: data,
 	}
 	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
@@ -230,6 +235,7 @@ func dbOptions(cfg *config, maxConns int) db.Options {
 		MaxOpenConns: maxConns,
 		Pooled:       cfg.DatabasePooler == "transaction",
 		DirectURL:    cfg.DatabaseDirectURL,
+		SQLiteSync:   cfg.SQLiteSync,
 	}
 }
 
@@ -339,7 +345,7 @@ func dataKeys(cfg *config, log *slog.Logger) (*secret.Keyring, error) {
 	}
 	if !cfg.devMode() {
 		log.Warn("DATA_KEY is unset: session_keys are sealed with the key in "+path+
-			"; set DATA_KEY (the same on every instance) in production", "key_file", path)
+			", which only this instance can open; set DATA_KEY (the same on every instance) to run several", "key_file", path)
 	}
 	kr, err := secret.ParseKeys(k)
 	if err != nil {

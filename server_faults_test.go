@@ -189,7 +189,8 @@ func TestDatabaseOutageAndRecovery(t *testing.T) {
 		t.Skipf("no PostgreSQL: %v", err)
 	}
 	defer cluster.Remove()
-	in := newInstance(t, dbtest.NewSchema(t, cluster.URL), "REQUEST_TIMEOUT", "3s")
+	// One user creates todos in a loop, past any per-user rate.
+	in := newInstance(t, dbtest.NewSchema(t, cluster.URL), "REQUEST_TIMEOUT", "3s", "TODO_CREATES_PER_MINUTE", "0")
 	token, _ := in.Login(t, "outage")
 	create := `mutation($t: String!) { createTodo(input: {title: $t}) { id } }`
 	title := func(s string) apitest.Option { return apitest.Vars(map[string]any{"t": s}) }

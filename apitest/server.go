@@ -38,6 +38,11 @@ type Options struct {
 	// WeChatCallBurst is how many WeChat calls (checkSession,
 	// bindPhoneNumber) a user may make at once; 0 means production's 5.
 	WeChatCallBurst int
+	// MaxTodos and MaxSessions cap each user's todos and live sessions;
+	// TodoCreatesPerMinute and TodoCreateBurst limit each user's creates.
+	// 0 means no cap or limit.
+	MaxTodos, MaxSessions                 int
+	TodoCreatesPerMinute, TodoCreateBurst int
 	// TrustProxy takes the client IP from X-Forwarded-For.
 	TrustProxy bool
 	// RequestTimeout is each request's deadline; default 15s.
@@ -120,11 +125,16 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		LoginLimiter:  ratelimit.New(opt.LoginPerMinute, opt.LoginBurst),
 		SessionKeys:   wxdata.SessionKeys{Keyring: keys},
 		FinishTimeout: auth.FinishTimeoutFor(or(opt.WeChatTimeout, 2*time.Second), or(opt.RequestTimeout, 15*time.Second)),
+		MaxSessions:   opt.MaxSessions,
 	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,
 		UserService: &user.Service{Store: db.NewUserStore(store)},
-		TodoService: &todo.Service{Store: db.NewTodoStore(store)},
+		TodoService: &todo.Service{
+			Store:         db.NewTodoStore(store),
+			MaxTodos:      opt.MaxTodos,
+			CreateLimiter: ratelimit.New(opt.TodoCreatesPerMinute, opt.TodoCreateBurst),
+		},
 		DataService: &wxdata.Service{
 			AppID:             wechattest.AppID,
 			Keys:              keys,

@@ -65,12 +65,13 @@ type Store interface {
 	// concurrent first sign-ins make one user, and exactly one of them has
 	// created set) and stores the session for them, in one transaction.
 	// A non-nil codeHash records the user against the code claimed with
-	// ClaimCode.
-	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte) (u *user.User, created bool, err error)
+	// ClaimCode. keep > 0 caps the user's live sessions: of them only the
+	// keep newest, the new one included, stay; older ones are revoked.
+	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte, keep int) (u *user.User, created bool, err error)
 	// ResumeSignIn stores a new session for the user an earlier login with
 	// the code signed in (with that login's session_key), in place of the
-	// session that login made, and returns the user.
-	ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, s *Session) (*user.User, error)
+	// session that login made, and returns the user; keep is SignIn's.
+	ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, s *Session, keep int) (*user.User, error)
 	// SaveExchange keeps what WeChat answered for a claimed code whose
 	// sign-in failed, so that a retry signs in without WeChat (which
 	// refuses a code twice).
@@ -129,6 +130,10 @@ type Service struct {
 	// keep it under REQUEST_TIMEOUT, so that a retry waiting on an
 	// abandoned claim takes it over within its own deadline.
 	FinishTimeout time.Duration
+	// MaxSessions caps each user's live sessions (signed-in devices; 0:
+	// no cap): a login past it revokes the user's oldest sessions, so
+	// logins in a loop cannot grow the session table without bound.
+	MaxSessions int
 }
 
 // DefaultFinishTimeout is FinishTimeout when unset: WECHAT_TIMEOUT's
@@ -212,7 +217,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 		// on the way): WeChat would refuse the used code, so sign the same
 		// user in again, in place of the session that login made. Only the
 		// first login has isNewUser.
-		u, err := s.Store.ResumeSignIn(work, codeHash, prior.UserID, sess)
+		u, err := s.Store.ResumeSignIn(work, codeHash, prior.UserID, sess, s.MaxSessions)
 		if err != nil {
 			return nil, fmt.Errorf("resume sign in: %w", err)
 		}
@@ -247,7 +252,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 }
 
 func (s *Service) signIn(ctx context.Context, codeHash []byte, id Identity, sess *Session, token string) (*LoginResult, error) {
-	u, created, err := s.Store.SignIn(ctx, id, sess, codeHash)
+	u, created, err := s.Store.SignIn(ctx, id, sess, codeHash, s.MaxSessions)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}

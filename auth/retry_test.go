@@ -46,12 +46,12 @@ type failingSignIn struct {
 	failed bool
 }
 
-func (f *failingSignIn) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte) (*user.User, bool, error) {
+func (f *failingSignIn) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (*user.User, bool, error) {
 	if !f.failed {
 		f.failed = true
 		return nil, false, errors.New("connection reset by peer")
 	}
-	return f.Store.SignIn(ctx, id, sess, codeHash)
+	return f.Store.SignIn(ctx, id, sess, codeHash, keep)
 }
 
 // TestLoginKeepsTheExchangeWhenSignInFails: when the sign-in fails after

@@ -59,6 +59,7 @@ type options struct {
 	target        float64
 	enforce       bool
 	attack        bool
+	pooler        bool
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -77,6 +78,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Float64Var(&o.target, "target", 0.85, "the wxtodo/baseline req/s ratio every operation should reach")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 2 when an operation misses -target")
 	fs.BoolVar(&o.attack, "attack", true, "measure the attack table: the costliest documents' CPU, and me under attack")
+	fs.BoolVar(&o.pooler, "pgbouncer", true, "PostgreSQL: measure wxtodo through PgBouncer in transaction mode beside direct")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -201,10 +203,11 @@ type target struct {
 func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]string, wx *httptest.Server) (*dbReport, error) {
 	postgres := kind == "pg"
 	dr := &dbReport{Kind: kind, Ops: map[string]*opReport{}, LifetimeRSS: map[string]int64{}, LogLines: map[string]int{}}
-	var databaseURL string
+	var databaseURL, clusterURL string
 	if postgres {
 		base := os.Getenv("BENCH_DATABASE_URL")
 		dr.Where = "BENCH_DATABASE_URL"
+		create := dbtest.CreateSchema
 		if base == "" {
 			logf("starting a throwaway PostgreSQL cluster")
 			c, err := dbtest.StartCluster()
@@ -213,8 +216,11 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 			}
 			defer c.Remove()
 			base, dr.Where = c.URL, "throwaway cluster"
+			// A database of its own, which PgBouncer can reach (it
+			// passes no search_path), for the pooler table.
+			create, clusterURL = dbtest.CreateDatabase, c.URL
 		}
-		u, drop, err := dbtest.CreateSchema(ctx, base, "wxbench_")
+		u, drop, err := create(ctx, base, "wxbench_")
 		if err != nil {
 			return nil, err
 		}
@@ -234,8 +240,11 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 		"WECHAT_SECRET":         benchSecret,
 		"WECHAT_API_BASE":       wx.URL,
 		"LOGIN_RATE_PER_MINUTE": "0",
-		"LOG_LEVEL":             "error",
-		"DATA_KEY":              secret.NewKey(),
+		// The load creates todos for a few users far past one user's caps.
+		"TODO_CREATES_PER_MINUTE": "0",
+		"MAX_TODOS_PER_USER":      "0",
+		"LOG_LEVEL":               "error",
+		"DATA_KEY":                secret.NewKey(),
 	}
 
 	// wxtodo first: it migrates the database the seed and the baseline use.
@@ -291,6 +300,17 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 		logf("%s: attack table", kind)
 		if dr.Attack, err = attack(ctx, o, targets[0], f); err != nil {
 			return dr, fmt.Errorf("attack: %w", err)
+		}
+	}
+	switch {
+	case !postgres:
+	case !o.pooler:
+	case clusterURL == "":
+		dr.Pooler = &poolerReport{Skipped: "BENCH_DATABASE_URL is a schema, which PgBouncer cannot reach; the table needs the throwaway cluster"}
+	default:
+		logf("%s: PgBouncer table", kind)
+		if dr.Pooler, err = pooler(ctx, o, clusterURL, databaseURL, tmp, bins, vars, targets[0], f); err != nil {
+			return dr, fmt.Errorf("pgbouncer: %w", err)
 		}
 	}
 	for _, t := range targets {

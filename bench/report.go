@@ -29,6 +29,7 @@ type dbReport struct {
 	Ops          map[string]*opReport
 	Scale        []*scaleRow
 	Attack       *attackReport
+	Pooler       *poolerReport
 	Mismatches   []string
 	CounterDrift int
 	LifetimeRSS  map[string]int64
@@ -42,6 +43,15 @@ type opReport struct {
 }
 
 var servers = []string{"wxtodo", "baseline"}
+
+// errorsOf counts the failed requests of the servers.
+func (op *opReport) errorsOf(servers []string) int {
+	n := 0
+	for _, srv := range servers {
+		n += op.errors(srv)
+	}
+	return n
+}
 
 func (op *opReport) errors(server string) int {
 	n := 0
@@ -79,7 +89,12 @@ func (op *opReport) med(server string, f func(*sample) float64) float64 {
 
 // ratio is the median over the rounds of wxtodo's f over the baseline's.
 func (op *opReport) ratio(f func(*sample) float64) float64 {
-	w, b := op.Rounds["wxtodo"], op.Rounds["baseline"]
+	return op.ratioOf("wxtodo", "baseline", f)
+}
+
+// ratioOf is the median over the rounds of server's f over other's.
+func (op *opReport) ratioOf(server, other string, f func(*sample) float64) float64 {
+	w, b := op.Rounds[server], op.Rounds[other]
 	var xs []float64
 	for i := 0; i < len(w) && i < len(b); i++ {
 		if d := f(b[i]); d > 0 {
@@ -127,7 +142,7 @@ func (d *dbReport) problems() int {
 	if d.Attack != nil {
 		n += d.Attack.MeErrors
 	}
-	return n
+	return n + d.Pooler.errors()
 }
 
 func (r *report) problems() int {
@@ -226,6 +241,9 @@ func (r *report) markdown() string {
 			if a.MeErrors > 0 {
 				p("`me` failed %d times; the first: %s\n\n", a.MeErrors, a.MeFirstError)
 			}
+		}
+		if d.Pooler != nil {
+			d.Pooler.markdown(&b, o)
 		}
 		r.problemList(&b, d)
 	}

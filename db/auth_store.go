@@ -65,6 +65,10 @@ var (
 
 	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
 		VALUES ($1, $2, $3, $4) RETURNING id`)
+	// qRevokeOldSessions revokes the user's sessions older than the $2
+	// newest (IDs grow with time); with fewer the subquery is NULL.
+	qRevokeOldSessions = statement(`DELETE FROM sessions WHERE user_id = $1 AND id <=
+		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`)
 	qSessionByToken = statement(`SELECT s.id, s.user_id, s.expires_at,
 		u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
@@ -75,7 +79,7 @@ var (
 )
 
 // SignIn implements auth.Store.
-func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte) (*user.User, bool, error) {
+func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (*user.User, bool, error) {
 	var (
 		u       *user.User
 		created bool
@@ -85,7 +89,7 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 		if u, created, err = s.upsertUser(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.insertSession(ctx, tx, u.ID, sess); err != nil {
+		if err := s.insertSession(ctx, tx, u.ID, sess, keep); err != nil {
 			return err
 		}
 		if codeHash == nil {
@@ -103,7 +107,7 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 }
 
 // ResumeSignIn implements auth.Store.
-func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, sess *auth.Session) (*user.User, error) {
+func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, sess *auth.Session, keep int) (*user.User, error) {
 	var u *user.User
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -116,7 +120,7 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 		if _, err := s.db.exec(ctx, tx, qDeleteCodeSession, codeHash); err != nil {
 			return fmt.Errorf("delete the code's session: %w", err)
 		}
-		if err := s.insertSession(ctx, tx, userID, sess); err != nil {
+		if err := s.insertSession(ctx, tx, userID, sess, keep); err != nil {
 			return err
 		}
 		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, userID, sess.ID); err != nil {
@@ -200,11 +204,17 @@ func (s *AuthStore) upsertUser(ctx context.Context, tx *sql.Tx, id auth.Identity
 }
 
 // insertSession stores sess for the user and sets its ID, its user and
-// its expiry as stored.
-func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session) error {
+// its expiry as stored; keep > 0 then revokes all but the user's keep
+// newest sessions.
+func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session, keep int) error {
 	exp := dbTime(sess.ExpiresAt)
 	if err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), exp).Scan(&sess.ID); err != nil {
 		return fmt.Errorf("insert session: %w", err)
+	}
+	if keep > 0 {
+		if _, err := s.db.exec(ctx, tx, qRevokeOldSessions, userID, keep); err != nil {
+			return fmt.Errorf("revoke old sessions: %w", err)
+		}
 	}
 	sess.UserID, sess.ExpiresAt = userID, exp
 	return nil

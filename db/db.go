@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -76,6 +77,12 @@ type Options struct {
 	// through DirectURL, which must name the database itself.
 	Pooled    bool
 	DirectURL string
+	// SQLiteSync is SQLite's synchronous setting: "NORMAL" (the default)
+	// or "FULL". In WAL mode NORMAL loses nothing to a crash of the
+	// process, but a power loss or OS crash may roll back the
+	// transactions committed since the WAL was last synced (at a
+	// checkpoint); FULL syncs the WAL at every commit, so none is lost.
+	SQLiteSync string
 }
 
 // Open connects to databaseURL: "" for the SQLite file under ./data/,
@@ -127,10 +134,13 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		if path == "" {
 			return nil, errors.New("DATABASE_URL: sqlite path is empty")
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
-		sqldb, err := sql.Open("sqlite", sqliteDSN(path))
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("create sqlite %s: %w", path, err)
+		}
+		sqldb, err := sql.Open("sqlite", sqliteDSN(path, opt.SQLiteSync))
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 		}
@@ -189,11 +199,29 @@ func SQLitePath(databaseURL string) (string, bool) {
 	return "", false
 }
 
-func sqliteDSN(path string) string {
+// createPrivate creates the SQLite file, empty, readable by its owner
+// only (a umask only clears bits), unless it exists. SQLite would create
+// it 0644 less the umask, world-readable under umask 0; it gives its -wal
+// and -shm files the mode of the database file, so they are private too.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func sqliteDSN(path, sync string) string {
+	if sync != "FULL" {
+		sync = "NORMAL"
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()

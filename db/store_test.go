@@ -44,7 +44,7 @@ func signIn(tb testing.TB, s *db.AuthStore, openID string, exp time.Time, codeHa
 	tb.Helper()
 	_, hash := auth.NewToken()
 	sess := &auth.Session{TokenHash: hash, ExpiresAt: exp}
-	if _, _, err := s.SignIn(context.Background(), auth.Identity{AppID: "app", OpenID: openID}, sess, codeHash); err != nil {
+	if _, _, err := s.SignIn(context.Background(), auth.Identity{AppID: "app", OpenID: openID}, sess, codeHash, 0); err != nil {
 		tb.Fatalf("sign in %s: %v", openID, err)
 	}
 	return sess
@@ -285,10 +285,10 @@ func TestErrorsWhenPostgresStops(t *testing.T) {
 		{"ping", func() error { return d.Ping(ctx) }},
 		{"session lookup", func() error { _, _, err := authStore.SessionByToken(ctx, sess.TokenHash); return err }},
 		{"sign in (a transaction)", func() error {
-			_, _, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-new"}, &auth.Session{ExpiresAt: time.Now()}, nil)
+			_, _, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-new"}, &auth.Session{ExpiresAt: time.Now()}, nil, 0)
 			return err
 		}},
-		{"create todo", func() error { _, err := todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "t"}); return err }},
+		{"create todo", func() error { _, err := todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "t"}, 0); return err }},
 		{"list todos", func() error { _, err := todos.List(ctx, sess.UserID, todo.Filter{}, 0, 10); return err }},
 	}
 	for _, c := range calls {
@@ -327,7 +327,7 @@ func TestDeadlineCancelsTheStatement(t *testing.T) {
 	sess := signIn(t, db.NewAuthStore(d), "oid-deadline", time.Now().Add(time.Hour), nil)
 	todos := db.NewTodoStore(d)
 	ctx := context.Background()
-	td, err := todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "locked"})
+	td, err := todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "locked"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,8 +51,11 @@ var (
 	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING done`)
 
 	// The counters on the user's row, kept in the writes' transactions.
-	qTodoCounts      = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
-	qCountNewTodo    = statement(`UPDATE users SET todo_count = todo_count + 1 WHERE id = $1`)
+	qTodoCounts = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
+	// qCountNewTodo counts a new todo unless the user is at the cap $2;
+	// on PostgreSQL a concurrent create waits on the row and sees the
+	// count it left, SQLite has one writer.
+	qCountNewTodo    = statement(`UPDATE users SET todo_count = todo_count + 1 WHERE id = $1 AND todo_count < $2`)
 	qCountDoneChange = statement(`UPDATE users SET done_count = done_count + $2 WHERE id = $1`)
 	qCountDeleted    = statement(`UPDATE users SET todo_count = todo_count - 1, done_count = done_count - $2 WHERE id = $1`)
 )
@@ -74,8 +77,12 @@ func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
 }
 
 // Create implements todo.Store.
-func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInput) (*todo.Todo, error) {
+func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInput, maxTodos int) (*todo.Todo, error) {
 	t := now()
+	limit := int64(maxTodos)
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
 	var out *todo.Todo
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		// A NULL client_mutation_id never conflicts; a repeated one inserts
@@ -89,9 +96,15 @@ func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInpu
 		if err != nil {
 			return fmt.Errorf("insert todo: %w", err)
 		}
-		_, err = s.db.exec(ctx, tx, qCountNewTodo, userID)
+		n, err := s.db.exec(ctx, tx, qCountNewTodo, userID, limit)
+		if err == nil && n == 0 {
+			return todo.ErrTooMany // rolls the insert back
+		}
 		return err
 	})
+	if errors.Is(err, todo.ErrTooMany) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -25,7 +25,11 @@ const (
 	WeChatUnavailable = "WECHAT_UNAVAILABLE"
 	RateLimited       = "RATE_LIMITED"
 	Timeout           = "TIMEOUT"
-	Unavailable       = "SERVICE_UNAVAILABLE"
+	// LimitExceeded: a per-user cap (e.g. todos per user) is reached;
+	// extensions.limit is the cap. Retrying does not help until the user
+	// has fewer (deletes some).
+	LimitExceeded = "LIMIT_EXCEEDED"
+	Unavailable   = "SERVICE_UNAVAILABLE"
 	// SessionKeyStale: WeChat data was encrypted with a session_key the
 	// server no longer holds; the client logs in again.
 	SessionKeyStale = "SESSION_KEY_STALE"
@@ -58,7 +62,7 @@ const (
 // Codes lists every code above, in the order the schema documents them.
 var Codes = []string{
 	Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable,
-	RateLimited, Timeout, Unavailable, SessionKeyStale, Internal,
+	RateLimited, LimitExceeded, Timeout, Unavailable, SessionKeyStale, Internal,
 	ParseFailed, ValidationFailed, PersistedQueryNotFound,
 	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit, DocumentLimit,
 	IntrospectionDisabled,
@@ -139,6 +143,11 @@ func Limited(retryAfter time.Duration, why string) *Error {
 // retrySeconds is RetryAfter in whole seconds, rounded up, at least 1.
 func (e *Error) retrySeconds() int {
 	return max(1, int((e.RetryAfter+time.Second-1)/time.Second))
+}
+
+// Capped returns a LIMIT_EXCEEDED error about a per-user cap of limit.
+func Capped(limit int, why string) *Error {
+	return &Error{Code: LimitExceeded, Message: fmt.Sprintf("%s (at most %d)", why, limit), Extra: map[string]any{"limit": limit}}
 }
 
 // Input returns a BAD_USER_INPUT error about one input field.

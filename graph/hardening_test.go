@@ -110,11 +110,11 @@ func TestBadRequestsGetErrorsAndServerStaysUp(t *testing.T) {
 // panicStore panics on creating a todo titled "boom", as a bug would.
 type panicStore struct{ todo.Store }
 
-func (p panicStore) Create(ctx context.Context, userID int64, in todo.CreateInput) (*todo.Todo, error) {
+func (p panicStore) Create(ctx context.Context, userID int64, in todo.CreateInput, maxTodos int) (*todo.Todo, error) {
 	if in.Title == "boom" {
 		panic("store exploded: boom")
 	}
-	return p.Store.Create(ctx, userID, in)
+	return p.Store.Create(ctx, userID, in, maxTodos)
 }
 
 func TestPanicInResolverIsInternalError(t *testing.T) {

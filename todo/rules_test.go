@@ -72,7 +72,7 @@ type recordingStore struct {
 	updated []UpdateInput
 }
 
-func (s *recordingStore) Create(_ context.Context, _ int64, in CreateInput) (*Todo, error) {
+func (s *recordingStore) Create(_ context.Context, _ int64, in CreateInput, _ int) (*Todo, error) {
 	s.created = append(s.created, in)
 	return &Todo{ID: 1, Title: in.Title, ClientMutationID: in.ClientMutationID}, nil
 }

@@ -5,6 +5,7 @@ package todo
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -77,8 +78,11 @@ type PageInfo struct {
 // another user's todo is indistinguishable from a missing one.
 type Store interface {
 	// Create inserts a todo. When in.ClientMutationID is set and that user
-	// already has a todo with it, it returns that todo instead.
-	Create(ctx context.Context, userID int64, in CreateInput) (*Todo, error)
+	// already has a todo with it, it returns that todo instead. When the
+	// user already has maxTodos todos (0: no cap) it inserts nothing and
+	// returns ErrTooMany, race-free: concurrent creates never take a user
+	// past the cap.
+	Create(ctx context.Context, userID int64, in CreateInput, maxTodos int) (*Todo, error)
 	// Get returns a NOT_FOUND error when there is no such todo of the user.
 	Get(ctx context.Context, userID, id int64) (*Todo, error)
 	// List returns up to limit todos with an ID below beforeID (0: no
@@ -92,9 +96,22 @@ type Store interface {
 	Delete(ctx context.Context, userID, id int64) error
 }
 
+// ErrTooMany is what Store.Create returns for a user at the cap.
+var ErrTooMany = errors.New("the user has as many todos as allowed")
+
 // Service holds the todo rules.
 type Service struct {
 	Store Store
+	// MaxTodos caps each user's todos (0: no cap): past it createTodo
+	// answers LIMIT_EXCEEDED, so no account can grow the database without
+	// bound.
+	MaxTodos int
+	// CreateLimiter, if set, bounds per user how fast todos are created:
+	// each createTodo counts, aliased ones in one request too, and past
+	// it createTodo answers RATE_LIMITED with a retry hint.
+	CreateLimiter interface {
+		Reserve(key string) (ok bool, retryAfter time.Duration)
+	}
 }
 
 // Create validates in and adds a todo to the user's list.
@@ -109,7 +126,15 @@ func (s *Service) Create(ctx context.Context, userID int64, in CreateInput) (*To
 			return nil, err
 		}
 	}
-	t, err := s.Store.Create(ctx, userID, in)
+	if s.CreateLimiter != nil {
+		if ok, wait := s.CreateLimiter.Reserve(strconv.FormatInt(userID, 10)); !ok {
+			return nil, errcode.Limited(wait, "this user has created todos too fast")
+		}
+	}
+	t, err := s.Store.Create(ctx, userID, in, s.MaxTodos)
+	if errors.Is(err, ErrTooMany) {
+		return nil, errcode.Capped(s.MaxTodos, "this user has as many todos as allowed: delete some first")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create todo: %w", err)
 	}

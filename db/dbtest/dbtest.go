@@ -119,6 +119,28 @@ func CreateSchema(ctx context.Context, base, prefix string) (string, func(), err
 	return u.String(), drop, nil
 }
 
+// CreateDatabase creates a database of its own on the server at base (a
+// postgres:// URL) and returns its URL and a function that drops it. A
+// database rather than a schema is what PgBouncer can reach: it passes
+// no search_path.
+func CreateDatabase(ctx context.Context, base, prefix string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	name := randomName(prefix)
+	if err := adminExec(ctx, base, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		adminExec(ctx, base, "DROP DATABASE "+name+" WITH (FORCE)") //nolint:errcheck // best effort
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
 // randomName returns prefix and 12 random hex digits: a schema's or a
 // database's name of a test's own.
 func randomName(prefix string) string {

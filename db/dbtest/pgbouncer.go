@@ -136,28 +136,32 @@ func PgBouncerURL(tb testing.TB) string {
 		}
 		tb.Skipf("no PgBouncer: %v", bouncerErr)
 	}
-	name := randomName("t_")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := adminExec(ctx, base, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		adminExec(ctx, base, "DROP DATABASE "+name+" WITH (FORCE)") //nolint:errcheck // best effort
-	})
-	direct, err := url.Parse(base)
+	direct, drop, err := CreateDatabase(ctx, base, "t_")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	direct.Path = "/" + name
-	through := *direct
-	through.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncer.Port))
+	tb.Cleanup(drop)
+	through, err := bouncer.URL(direct)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	pooledMu.Lock()
-	pooled[through.String()] = direct.String()
+	pooled[through] = direct
 	pooledMu.Unlock()
-	return through.String()
+	return through
+}
+
+// URL returns the URL of database (a postgres:// URL of the server
+// PgBouncer fronts) through PgBouncer.
+func (p *PgBouncer) URL(database string) (string, error) {
+	u, err := url.Parse(database)
+	if err != nil {
+		return "", err
+	}
+	u.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port))
+	return u.String(), nil
 }
 
 // DirectURL returns the database's own URL for a URL from PgBouncerURL,

@@ -77,6 +77,8 @@ const (
 	ErrorCodeWechatUnavailable ErrorCode = "WECHAT_UNAVAILABLE"
 	// Too many requests of one kind: logins from one client address, WeChat calls by one user, or todos created by one user. Retry after `extensions.retryAfter` seconds.
 	ErrorCodeRateLimited ErrorCode = "RATE_LIMITED"
+	// A per-user cap is reached (todos per user); `extensions.limit` is the cap. Retrying does not help: delete some first.
+	ErrorCodeLimitExceeded ErrorCode = "LIMIT_EXCEEDED"
 	// The request ran past the server's deadline. Retry.
 	ErrorCodeTimeout ErrorCode = "TIMEOUT"
 	// The database is unreachable. Retry later.
@@ -120,6 +122,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeWechatError,
 	ErrorCodeWechatUnavailable,
 	ErrorCodeRateLimited,
+	ErrorCodeLimitExceeded,
 	ErrorCodeTimeout,
 	ErrorCodeServiceUnavailable,
 	ErrorCodeSessionKeyStale,
@@ -141,7 +144,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeIntrospectionDisabled, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeLimitExceeded, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeIntrospectionDisabled, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
 		return true
 	}
 	return false

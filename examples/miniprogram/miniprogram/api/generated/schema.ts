@@ -78,6 +78,8 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   /** The document asks for `__schema` or `__type` and introspection is off on this server. Use the schema file the server's team publishes. */
   | 'INTROSPECTION_DISABLED'
+  /** A per-user cap is reached (todos per user); `extensions.limit` is the cap. Retrying does not help: delete some first. */
+  | 'LIMIT_EXCEEDED'
   /** The HTTP method is not POST, or GET for a query (HTTP 405). Fix the client. */
   | 'METHOD_NOT_ALLOWED'
   /** The todo to update or delete is not the caller's (or no longer exists): refresh the list. Also the answer to an HTTP path the server does not have (HTTP 404). */
