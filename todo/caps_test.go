@@ -11,6 +11,19 @@ import (
 	"wxtodo/db/dbtest"
 )
 
+// wantTodos checks that the user has n todos, stored and counted.
+func wantTodos(tb testing.TB, s *apitest.Server, token, userID string, n int) {
+	tb.Helper()
+	if got := s.Count(tb, "todos", "user_id = $1", userID); got != n {
+		tb.Errorf("got %d todos stored, want %d", got, n)
+	}
+	var c struct{ Todos connJSON }
+	s.OK(tb, todosQuery, &c, apitest.As(token))
+	if c.Todos.TotalCount != n {
+		tb.Errorf("totalCount: got %d, want %d", c.Todos.TotalCount, n)
+	}
+}
+
 // TestTodosPerUserAreCapped: a user at MaxTodos gets LIMIT_EXCEEDED with
 // the cap in extensions.limit and nothing is stored; an idempotent replay
 // still answers the todo it made, other users are not affected, and a
@@ -43,14 +56,7 @@ func TestTodosPerUserAreCapped(t *testing.T) {
 		if r.Code() != "LIMIT_EXCEEDED" || r.Ext("limit") != strconv.Itoa(max) {
 			t.Errorf("past the cap: got code %q, limit %q, want LIMIT_EXCEEDED, %d: %s", r.Code(), r.Ext("limit"), max, r.Raw)
 		}
-		if n := s.Count(t, "todos", "user_id = $1", userID); n != max {
-			t.Errorf("got %d todos stored, want %d", n, max)
-		}
-		var c struct{ Todos connJSON }
-		s.OK(t, todosQuery, &c, apitest.As(token))
-		if c.Todos.TotalCount != max {
-			t.Errorf("totalCount: got %d, want %d", c.Todos.TotalCount, max)
-		}
+		wantTodos(t, s, token, userID, max)
 		// A retry of a create that succeeded is not a new todo.
 		if r := create(token, "key-0"); len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"id":"`+ids[0]+`"`) {
 			t.Errorf("replay at the cap: got %s, want todo %s", r.Raw, ids[0])
@@ -102,14 +108,7 @@ func TestConcurrentCreatesStopAtTheCap(t *testing.T) {
 		if created != max {
 			t.Errorf("%d of %d racers created a todo, want %d", created, racers, max)
 		}
-		if n := s.Count(t, "todos", "user_id = $1", userID); n != max {
-			t.Errorf("got %d todos stored, want %d", n, max)
-		}
-		var c struct{ Todos connJSON }
-		s.OK(t, todosQuery, &c, apitest.As(token))
-		if c.Todos.TotalCount != max {
-			t.Errorf("totalCount: got %d, want %d", c.Todos.TotalCount, max)
-		}
+		wantTodos(t, s, token, userID, max)
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -114,6 +115,15 @@ pidfile = %s
 
 // Stop stops PgBouncer and removes its files.
 func (p *PgBouncer) Stop() {
+	// Under runuser, PgBouncer is runuser's child, which killing runuser
+	// leaves running: kill it by its pidfile first.
+	if b, err := os.ReadFile(filepath.Join(p.dir, "pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			if proc, err := os.FindProcess(pid); err == nil {
+				proc.Kill() //nolint:errcheck // may have exited
+			}
+		}
+	}
 	if p.cmd != nil && p.cmd.Process != nil {
 		p.cmd.Process.Kill() //nolint:errcheck // may have exited
 		p.cmd.Wait()         //nolint:errcheck // killed
