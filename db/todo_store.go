@@ -28,10 +28,23 @@ var errTodoNotFound = errcode.NotFoundf("todo not found")
 const todoColumns = `id, title, done, client_mutation_id, created_at, updated_at`
 
 var (
-	qInsertTodo = statement(`INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
-		VALUES ($1, $2, FALSE, $3, $4, $4)
+	// qInsertTodo inserts a todo unless the user has $5 todos already: the
+	// counters are kept by the database's triggers (see the migrations),
+	// so one statement is the whole write. On PostgreSQL the user's row is
+	// locked first, so that concurrent creates of one user count one after
+	// the other and see the count the one before left; a SQLite statement
+	// that writes holds the database's write lock from its start.
+	qInsertTodo = dialectStatement(
+		`INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
+		SELECT $1, $2, FALSE, $3, $4, $4
+		WHERE (SELECT todo_count FROM users WHERE id = $1) < $5
 		ON CONFLICT (user_id, client_mutation_id) DO NOTHING
-		RETURNING ` + todoColumns)
+		RETURNING `+todoColumns,
+		`INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
+		SELECT $1, $2, FALSE, $3, $4, $4
+		WHERE (SELECT todo_count FROM users WHERE id = $1 FOR UPDATE) < $5
+		ON CONFLICT (user_id, client_mutation_id) DO NOTHING
+		RETURNING `+todoColumns)
 	qTodoByClientMutationID = statement(`SELECT ` + todoColumns + ` FROM todos
 		WHERE user_id = $1 AND client_mutation_id = $2`)
 	qTodo      = statement(`SELECT ` + todoColumns + ` FROM todos WHERE id = $1 AND user_id = $2`)
@@ -39,25 +52,14 @@ var (
 		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`)
 	qListTodosByDone = statement(`SELECT ` + todoColumns + ` FROM todos
 		WHERE user_id = $1 AND done = $2 AND id < $3 ORDER BY id DESC LIMIT $4`)
-	// qLockTodo reads a todo's done before an update; PostgreSQL locks
-	// the row, SQLite's write transaction the database.
-	qLockTodo = dialectStatement(
-		`SELECT done FROM todos WHERE id = $1 AND user_id = $2`,
-		`SELECT done FROM todos WHERE id = $1 AND user_id = $2 FOR UPDATE`)
 	qUpdateTodo = statement(`UPDATE todos
 		SET title = COALESCE($3, title), done = COALESCE($4, done), updated_at = $5
 		WHERE id = $1 AND user_id = $2
 		RETURNING ` + todoColumns)
-	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING done`)
+	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`)
 
-	// The counters on the user's row, kept in the writes' transactions.
+	// The counters on the user's row, kept by the triggers.
 	qTodoCounts = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
-	// qCountNewTodo counts a new todo unless the user is at the cap $2;
-	// on PostgreSQL a concurrent create waits on the row and sees the
-	// count it left, SQLite has one writer.
-	qCountNewTodo    = statement(`UPDATE users SET todo_count = todo_count + 1 WHERE id = $1 AND todo_count < $2`)
-	qCountDoneChange = statement(`UPDATE users SET done_count = done_count + $2 WHERE id = $1`)
-	qCountDeleted    = statement(`UPDATE users SET todo_count = todo_count - 1, done_count = done_count - $2 WHERE id = $1`)
 )
 
 // scanTodo reads the todoColumns of one row.
@@ -76,39 +78,32 @@ func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
 	return &t, nil
 }
 
-// Create implements todo.Store.
+// Create implements todo.Store in one statement; a second reads the
+// todo a repeated clientMutationId made first.
 func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInput, maxTodos int) (*todo.Todo, error) {
-	t := now()
 	limit := int64(maxTodos)
 	if limit <= 0 {
 		limit = math.MaxInt64
 	}
-	var out *todo.Todo
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		// A NULL client_mutation_id never conflicts; a repeated one inserts
-		// nothing and the todo created first is returned instead.
-		var err error
-		out, err = scanTodo(s.db.queryRow(ctx, tx, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), t).Scan)
-		if errors.Is(err, sql.ErrNoRows) && in.ClientMutationID != nil {
-			out, err = scanTodo(s.db.queryRow(ctx, tx, qTodoByClientMutationID, userID, *in.ClientMutationID).Scan)
-			return err
-		}
+	// A NULL client_mutation_id never conflicts; a repeated one inserts
+	// nothing, and neither does a user at the cap.
+	out, err := scanTodo(s.db.queryRow(ctx, nil, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), now(), limit).Scan)
+	if !errors.Is(err, sql.ErrNoRows) {
 		if err != nil {
-			return fmt.Errorf("insert todo: %w", err)
+			return nil, translate(fmt.Errorf("insert todo: %w", err))
 		}
-		n, err := s.db.exec(ctx, tx, qCountNewTodo, userID, limit)
-		if err == nil && n == 0 {
-			return todo.ErrTooMany // rolls the insert back
+		return out, nil
+	}
+	if in.ClientMutationID != nil {
+		out, err = scanTodo(s.db.queryRow(ctx, nil, qTodoByClientMutationID, userID, *in.ClientMutationID).Scan)
+		if err == nil {
+			return out, nil
 		}
-		return err
-	})
-	if errors.Is(err, todo.ErrTooMany) {
-		return nil, err
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, translate(err)
+		}
 	}
-	if err != nil {
-		return nil, translate(err)
-	}
-	return out, nil
+	return nil, todo.ErrTooMany
 }
 
 // Get implements todo.Store.
@@ -172,63 +167,33 @@ func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int
 	}
 }
 
-// Update implements todo.Store. The todo is read (and on PostgreSQL
-// locked) first, in the transaction, so the done counter follows the
-// change exactly under concurrent updates.
+// Update implements todo.Store in one statement; the done counter
+// follows by trigger, exactly under concurrent updates, since the
+// trigger sees the row's old and new done.
 func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.UpdateInput) (*todo.Todo, error) {
-	var out *todo.Todo
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		var wasDone bool
-		err := s.db.queryRow(ctx, tx, qLockTodo, id, userID).Scan(&wasDone)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errTodoNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("lock todo: %w", err)
-		}
-		var title, done any // NULL keeps the column as it is
-		if in.Title != nil {
-			title = *in.Title
-		}
-		if in.Done != nil {
-			done = *in.Done
-		}
-		if out, err = scanTodo(s.db.queryRow(ctx, tx, qUpdateTodo, id, userID, title, done, now()).Scan); err != nil {
-			return fmt.Errorf("update todo: %w", err)
-		}
-		if out.Done == wasDone {
-			return nil
-		}
-		delta := 1
-		if wasDone {
-			delta = -1
-		}
-		_, err = s.db.exec(ctx, tx, qCountDoneChange, userID, delta)
-		return err
-	})
+	var title, done any // NULL keeps the column as it is
+	if in.Title != nil {
+		title = *in.Title
+	}
+	if in.Done != nil {
+		done = *in.Done
+	}
+	out, err := scanTodo(s.db.queryRow(ctx, nil, qUpdateTodo, id, userID, title, done, now()).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errTodoNotFound
+	}
 	if err != nil {
 		return nil, translate(err)
 	}
 	return out, nil
 }
 
-// Delete implements todo.Store.
+// Delete implements todo.Store in one statement.
 func (s *TodoStore) Delete(ctx context.Context, userID, id int64) error {
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		var done bool
-		err := s.db.queryRow(ctx, tx, qDeleteTodo, id, userID).Scan(&done)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errTodoNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("delete todo: %w", err)
-		}
-		doneDelta := 0
-		if done {
-			doneDelta = 1
-		}
-		_, err = s.db.exec(ctx, tx, qCountDeleted, userID, doneDelta)
-		return err
-	})
+	var deleted int64
+	err := s.db.queryRow(ctx, nil, qDeleteTodo, id, userID).Scan(&deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errTodoNotFound
+	}
 	return translate(err)
 }

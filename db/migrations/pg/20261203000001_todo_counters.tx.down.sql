@@ -1,0 +1,3 @@
+DROP TRIGGER IF EXISTS todos_count ON todos;
+--bun:split
+DROP FUNCTION IF EXISTS todos_count();
