@@ -42,6 +42,10 @@ func dialectStatement(sqlite, pg string) *stmt {
 	return s
 }
 
+// pgStatement declares a statement that only PostgreSQL runs (SQLite
+// has no data-modifying CTEs); the stores run it only when db.pg.
+func pgStatement(query string) *stmt { return dialectStatement("", query) }
+
 // prepare prepares every declared statement. Call it after Migrate: the
 // tables must exist.
 func (db *DB) prepare(ctx context.Context) error {
@@ -53,6 +57,9 @@ func (db *DB) prepare(ctx context.Context) error {
 		q := s.sqlite
 		if db.pg {
 			q = s.pg
+		}
+		if q == "" {
+			continue // not of this dialect
 		}
 		ps, err := db.bun.PrepareContext(ctx, q)
 		if err != nil {
