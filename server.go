@@ -157,6 +157,9 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.Metrics {
 		met = metrics.New()
 		met.WatchDB(store.Pool(), "wxtodo")
+		if store.IsPostgres() {
+			met.WatchRoundTrips(store.RoundTrips)
+		}
 	}
 	keys, err := dataKeys(cfg, log)
 	if err != nil {

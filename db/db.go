@@ -46,6 +46,7 @@ type DB struct {
 	// sent unprepared and migrations go through directURL.
 	pooled    bool
 	directURL string
+	trips     *roundTrips // PostgreSQL only
 }
 
 // Close closes the prepared statements and the pool.
@@ -90,8 +91,9 @@ type Options struct {
 // "file:PATH" for another SQLite file. It does not migrate; call Migrate.
 func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 	var (
-		bdb *bun.DB
-		pg  bool
+		bdb   *bun.DB
+		pg    bool
+		trips *roundTrips
 	)
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
@@ -115,6 +117,8 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 				cfg.RuntimeParams[param] = value
 			}
 		}
+		trips = &roundTrips{}
+		cfg.Tracer = trips
 		if cfg.ConnectTimeout == 0 {
 			cfg.ConnectTimeout = 5 * time.Second
 		}
@@ -168,7 +172,7 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		bdb.Close()
 		return nil, errors.New("a transaction pooler needs PostgreSQL and a direct URL for migrations")
 	}
-	return &DB{bun: bdb, pg: pg, pooled: opt.Pooled, directURL: opt.DirectURL}, nil
+	return &DB{bun: bdb, pg: pg, pooled: opt.Pooled, directURL: opt.DirectURL, trips: trips}, nil
 }
 
 // runtimeParams are sent at connect, unless the URL sets them or the

@@ -80,6 +80,15 @@ func (m *Metrics) WatchDB(db *sql.DB, name string) {
 	m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
+// WatchRoundTrips exports trips, the statements sent to the database so
+// far, as wxtodo_db_round_trips_total.
+func (m *Metrics) WatchRoundTrips(trips func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "wxtodo_db_round_trips_total",
+		Help: "Statements sent to PostgreSQL (BEGIN and COMMIT included), each one round trip.",
+	}, func() float64 { return float64(trips()) }))
+}
+
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
