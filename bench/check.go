@@ -13,7 +13,7 @@ import (
 
 // volatile are the fields whose values legitimately differ between two
 // servers answering the same write (new IDs, tokens, clocks).
-var volatile = map[string]bool{"id": true, "token": true, "expiresAt": true, "createdAt": true, "updatedAt": true}
+var volatile = map[string]bool{"id": true, "deleteTodo": true, "token": true, "expiresAt": true, "createdAt": true, "updatedAt": true}
 
 // normalize decodes a JSON answer; with loose set, the values of volatile
 // fields are replaced by their JSON type.
@@ -77,6 +77,10 @@ func conformance(ctx context.Context, wx, bl *client, f *fixture) []string {
 			return request{docs.Body("CreateTodo", docs.CreateTodo, map[string]any{"input": map[string]any{"title": "  conformance check  "}}), u1.Token}
 		}, true},
 		{"login", func() request { return request{docs.Body("Login", docs.Login, map[string]any{"code": newCode()}), ""} }, true},
+		{"deleteTodo", func() request { // each server deletes a todo of its own
+			d, _ := f.nextDeletable()
+			return request{docs.Body("DeleteTodo", docs.DeleteTodo, map[string]any{"id": strconv.FormatInt(d.ID, 10)}), f.Users[d.User].Token}
+		}, true},
 	}
 	var problems []string
 	for _, c := range cases {

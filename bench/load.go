@@ -51,6 +51,14 @@ func operations() []operation {
 			vars := map[string]any{"id": strconv.FormatInt(id, 10), "input": map[string]any{"done": rng.IntN(2) == 0}}
 			return request{docs.Body("UpdateTodo", docs.UpdateTodo, vars), u.Token}
 		}},
+		{"deleteTodo", func(_ *mrand.Rand, f *fixture) request {
+			d, ok := f.nextDeletable()
+			if !ok {
+				// A todo of nobody's: NOT_FOUND, an error the run reports.
+				return request{docs.Body("DeleteTodo", docs.DeleteTodo, map[string]any{"id": "9223372036854775807"}), f.Users[0].Token}
+			}
+			return request{docs.Body("DeleteTodo", docs.DeleteTodo, map[string]any{"id": strconv.FormatInt(d.ID, 10)}), f.Users[d.User].Token}
+		}},
 		{"login", func(*mrand.Rand, *fixture) request {
 			return request{docs.Body("Login", docs.Login, map[string]any{"code": newCode()}), ""}
 		}},

@@ -55,6 +55,7 @@ type options struct {
 	users         int
 	todosPerUser  int
 	deepTodos     int
+	deletable     int
 	scaleRequests int
 	target        float64
 	enforce       bool
@@ -74,6 +75,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.users, "users", 1000, "seeded users the load picks from")
 	fs.IntVar(&o.todosPerUser, "todos", 50, "seeded todos per user")
 	fs.IntVar(&o.deepTodos, "deep", 100000, "todos of the one deep user of the scale table")
+	fs.IntVar(&o.deletable, "deletable", 250, "seeded todos per user for deleteTodo, each deleted once")
 	fs.IntVar(&o.scaleRequests, "scale-requests", 200, "sequential requests per case and server in the scale table")
 	fs.Float64Var(&o.target, "target", 0.85, "the wxtodo/baseline req/s ratio every operation should reach")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 2 when an operation misses -target")
@@ -256,7 +258,7 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 	defer wxtodo.stop()
 
 	logf("%s: seeding %d users x %d todos, and users with %d and %d todos for the scale table", kind, o.users, o.todosPerUser, o.todosPerUser, o.deepTodos)
-	f, err := seed(ctx, postgres, databaseURL, o.users, o.todosPerUser, o.deepTodos)
+	f, err := seed(ctx, postgres, databaseURL, o.users, o.todosPerUser, o.deepTodos, o.deletable)
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +290,12 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 		logf("%s: MISMATCH: %s", kind, m)
 	}
 
+	if postgres {
+		logf("%s: round trips per request", kind)
+		if dr.Trips, err = roundTrips(ctx, targets, f); err != nil {
+			return dr, fmt.Errorf("round trips: %w", err)
+		}
+	}
 	if err := measure(ctx, o, dr, targets, f); err != nil {
 		return dr, err
 	}

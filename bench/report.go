@@ -30,6 +30,7 @@ type dbReport struct {
 	Scale        []*scaleRow
 	Attack       *attackReport
 	Pooler       *poolerReport
+	Trips        map[string]map[string]float64 // operation -> server -> round trips per request
 	Mismatches   []string
 	CounterDrift int
 	LifetimeRSS  map[string]int64
@@ -201,6 +202,18 @@ func (r *report) markdown() string {
 			thousands(float64(o.todosPerUser)), thousands(float64(o.deepTodos)), d.SeedTook.Round(time.Millisecond))
 		if len(d.OpOrder) > 0 {
 			r.opTable(&b, d)
+		}
+		if len(d.Trips) > 0 {
+			p("### Round trips per request\n\n")
+			p("Statements sent to PostgreSQL per request (BEGIN and COMMIT count), counted by each server's pgx query tracer "+
+				"over %d requests of each operation sent one at a time before the load; the session lookup is one of them.\n\n", tripsPerRequest)
+			p("| operation | wxtodo | baseline |\n|---|--:|--:|\n")
+			for _, name := range d.OpOrder {
+				if t, ok := d.Trips[name]; ok {
+					p("| `%s` | %.1f | %.1f |\n", name, t["wxtodo"], t["baseline"])
+				}
+			}
+			p("\n")
 		}
 		if len(d.Scale) > 0 {
 			p("### Scale: one user's todos\n\n")

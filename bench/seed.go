@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -38,6 +40,26 @@ type fixture struct {
 	SmallCursor string
 	SmallOffset int
 	Took        time.Duration
+	// Deletable are todos of the load's users (older than their Todos)
+	// for deleteTodo, each deleted once: next hands them out in turn.
+	Deletable []deletable
+	next      atomic.Int64
+}
+
+// deletable is a todo deleteTodo may delete, and whose it is.
+type deletable struct {
+	User int // index into Users
+	ID   int64
+}
+
+// nextDeletable returns a todo no request has deleted yet; ok is false
+// when the run has used them all (raise -deletable).
+func (f *fixture) nextDeletable() (d deletable, ok bool) {
+	i := f.next.Add(1) - 1
+	if i >= int64(len(f.Deletable)) {
+		return deletable{}, false
+	}
+	return f.Deletable[i], true
 }
 
 // dialect holds what differs between the two databases' seeding SQL.
@@ -74,7 +96,7 @@ func (d dialect) ts(t time.Time) any {
 // perUser todos and one with deep todos for the scale table, with a
 // session each; counters are set from the rows. Tokens
 // come from auth.NewToken, so sessions hold the hash wxtodo checks.
-func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser, deep int) (*fixture, error) {
+func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser, deep, deletables int) (*fixture, error) {
 	start := time.Now()
 	d := dialect{postgres: postgres}
 	db, err := openSeedDB(postgres, databaseURL)
@@ -101,6 +123,11 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 			FROM ` + d.series(3) + ` ORDER BY n`, []any{benchAppID, d.ts(now), users}},
 		{"scale users", `INSERT INTO users (app_id, open_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at)
 			VALUES ($1, 'bench-small', 'small user', '', 0, 0, $2, $2), ($1, 'bench-deep', 'deep user', '', 0, 0, $2, $2)`, []any{benchAppID, d.ts(now)}},
+		// First, so that they are older than every todo the lists show.
+		{"deletable todos", d.with(3) + `INSERT INTO todos (user_id, title, done, created_at, updated_at)
+			SELECT u.id, 'deletable ' || n, n % 3 = 0, $2, $2
+			FROM users AS u CROSS JOIN ` + d.series(3) + `
+			WHERE u.app_id = $1 AND u.open_id LIKE 'bench-u-%' ORDER BY u.id, n`, []any{benchAppID, d.ts(now), deletables}},
 		{"todos", d.with(3) + `INSERT INTO todos (user_id, title, done, created_at, updated_at)
 			SELECT u.id, 'todo ' || n || ' of ' || u.open_id, n % 3 = 0, $2, $2
 			FROM users AS u CROSS JOIN ` + d.series(3) + `
@@ -182,20 +209,29 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 	}
 
 	// The seeded todos of the load's users, for updateTodo.
-	rows, err = tx.QueryContext(ctx, `SELECT t.user_id, t.id FROM todos AS t JOIN users AS u ON u.id = t.user_id
+	rows, err = tx.QueryContext(ctx, `SELECT t.user_id, t.id, t.title LIKE 'deletable %' FROM todos AS t JOIN users AS u ON u.id = t.user_id
 		WHERE u.app_id = $1 AND u.open_id LIKE 'bench-u-%' ORDER BY t.id`, benchAppID)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
-		var uid, id int64
-		if err := rows.Scan(&uid, &id); err != nil {
+		var (
+			uid, id int64
+			del     bool
+		)
+		if err := rows.Scan(&uid, &id, &del); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if del {
+			f.Deletable = append(f.Deletable, deletable{User: index[uid], ID: id})
+			continue
 		}
 		u := &f.Users[index[uid]]
 		u.Todos = append(u.Todos, id)
 	}
+	// Deletes spread over the users, as updates are.
+	mrand.New(mrand.NewPCG(1, 2)).Shuffle(len(f.Deletable), func(i, j int) { f.Deletable[i], f.Deletable[j] = f.Deletable[j], f.Deletable[i] })
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -6,7 +6,8 @@
 // hand-written SQL through pgx (PostgreSQL) or database/sql (SQLite).
 //
 // It is a yardstick, not a product: it serves only the operations the
-// benchmark sends (Me, Todos, TodosCount, CreateTodo, UpdateTodo, Login),
+// benchmark sends (Me, Todos, TodosCount, CreateTodo, UpdateTodo,
+// DeleteTodo, Login),
 // ignores the query document, and expects a database that wxtodo has
 // already migrated. Nothing in wxtodo imports it.
 //
@@ -121,6 +122,11 @@ func run(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/query", s.query)
+	// The statements sent so far, named as wxtodo's metric, for the
+	// benchmark's round trips per operation.
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "wxtodo_db_round_trips_total %d\n", s.store.roundTrips())
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`) //nolint:errcheck // the client went away
@@ -228,6 +234,8 @@ func (s *server) query(w http.ResponseWriter, r *http.Request) {
 		data, err = s.createTodo(ctx, r, req.Variables)
 	case "UpdateTodo":
 		data, err = s.updateTodo(ctx, r, req.Variables)
+	case "DeleteTodo":
+		data, err = s.deleteTodo(ctx, r, req.Variables)
 	case "Login":
 		data, err = s.login(ctx, req.Variables)
 	default:
@@ -577,6 +585,33 @@ func (s *server) updateTodo(ctx context.Context, r *http.Request, raw json.RawMe
 	return struct {
 		UpdateTodo updated `json:"updateTodo"`
 	}{updated{ID: fmtID(t.ID), Title: t.Title, Done: t.Done, UpdatedAt: fmtTime(t.UpdatedAt)}}, nil
+}
+
+func (s *server) deleteTodo(ctx context.Context, r *http.Request, raw json.RawMessage) (any, error) {
+	var vars struct {
+		ID string `json:"id"`
+	}
+	if err := decodeVars(raw, &vars); err != nil {
+		return nil, err
+	}
+	sess, err := s.authenticate(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := parseID(vars.ID)
+	if !ok {
+		return nil, errNotFound
+	}
+	err = s.store.deleteTodo(ctx, sess.UserID, id)
+	if errors.Is(err, errNoRows) {
+		return nil, errNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("delete todo: %w", err)
+	}
+	return struct {
+		DeleteTodo string `json:"deleteTodo"`
+	}{fmtID(id)}, nil
 }
 
 // login mirrors auth.Service.Login for a code seen for the first time:

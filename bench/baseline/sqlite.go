@@ -26,7 +26,7 @@ type sqliteStore struct {
 // a transaction, would wait for a second connection of the small pool.
 var sqliteStatements = []string{
 	sqlSessionByToken, sqlExtendSession, sqlListFirst, sqlListAfter, sqlCount,
-	sqlInsertTodo, sqlBumpTodoCount, sqlBumpDoneCount, sqlLockTodoSQLite,
+	sqlInsertTodo, sqlDeleteTodo, sqlRevokeOld,
 	updateSQL(true, false), updateSQL(false, true), updateSQL(true, true),
 	sqlClaimCode, sqlReleaseCode, sqlInsertUser, sqlSignInUser,
 	sqlInsertSession, sqlSetCodeUser,
@@ -232,42 +232,19 @@ func (s *sqliteStore) countTodos(ctx context.Context, userID int64) (int64, erro
 }
 
 func (s *sqliteStore) createTodo(ctx context.Context, userID int64, title string, now time.Time) (*todo, error) {
-	var t *todo
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if t, err = scanTodoSQLite(s.queryRow(ctx, tx, sqlInsertTodo, userID, title, sqliteTime(now))); err != nil {
-			return fmt.Errorf("insert todo: %w", err)
-		}
-		_, err = s.exec(ctx, tx, sqlBumpTodoCount, userID)
-		return err
-	})
-	return t, err
+	return scanTodoSQLite(s.queryRow(ctx, nil, sqlInsertTodo, userID, title, sqliteTime(now)))
 }
 
 func (s *sqliteStore) updateTodo(ctx context.Context, userID, id int64, title *string, done *bool, now time.Time) (*todo, error) {
-	var t *todo
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var wasDone bool
-		if err := s.queryRow(ctx, tx, sqlLockTodoSQLite, id, userID).Scan(&wasDone); err != nil {
-			return err
-		}
-		var err error
-		t, err = scanTodoSQLite(s.queryRow(ctx, tx, updateSQL(title != nil, done != nil), updateArgs(id, userID, title, done, sqliteTime(now))...))
-		if err != nil {
-			return fmt.Errorf("update todo: %w", err)
-		}
-		if t.Done == wasDone {
-			return nil
-		}
-		delta := 1
-		if wasDone {
-			delta = -1
-		}
-		_, err = s.exec(ctx, tx, sqlBumpDoneCount, delta, userID)
-		return err
-	})
-	return t, err
+	return scanTodoSQLite(s.queryRow(ctx, nil, updateSQL(title != nil, done != nil), updateArgs(id, userID, title, done, sqliteTime(now))...))
 }
+
+func (s *sqliteStore) deleteTodo(ctx context.Context, userID, id int64) error {
+	var deleted int64
+	return s.queryRow(ctx, nil, sqlDeleteTodo, id, userID).Scan(&deleted)
+}
+
+func (s *sqliteStore) roundTrips() uint64 { return 0 }
 
 func (s *sqliteStore) claimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, error) {
 	res, err := s.exec(ctx, nil, sqlClaimCode, codeHash, sqliteTime(now))
@@ -315,6 +292,9 @@ func (s *sqliteStore) signIn(ctx context.Context, in signIn) (*user, bool, error
 		var sessionID int64
 		if err := s.queryRow(ctx, tx, sqlInsertSession, in.TokenHash, u.ID, now, sqliteTime(in.ExpiresAt)).Scan(&sessionID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
+		}
+		if _, err := s.exec(ctx, tx, sqlRevokeOld, u.ID); err != nil {
+			return fmt.Errorf("revoke old sessions: %w", err)
 		}
 		_, err = s.exec(ctx, tx, sqlSetCodeUser, u.ID, in.CodeHash)
 		return err

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// store is the baseline's data access: the statements wxtodo's
-// db.AuthStore and db.TodoStore execute, written by hand.
+// store is the baseline's data access: each job in the fewest statements
+// that keep wxtodo's guarantees (the counters are the database's
+// triggers; a write is one statement; on PostgreSQL the sign-in is one
+// statement too), written by hand.
 type store interface {
 	sessionByToken(ctx context.Context, hash []byte) (*session, error)
 	extendSession(ctx context.Context, id int64, expiresAt time.Time) error
@@ -19,9 +22,12 @@ type store interface {
 	countTodos(ctx context.Context, userID int64) (int64, error)
 	createTodo(ctx context.Context, userID int64, title string, now time.Time) (*todo, error)
 	updateTodo(ctx context.Context, userID, id int64, title *string, done *bool, now time.Time) (*todo, error)
+	deleteTodo(ctx context.Context, userID, id int64) error
 	claimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, error)
 	releaseCode(ctx context.Context, codeHash []byte) error
 	signIn(ctx context.Context, in signIn) (*user, bool, error)
+	// roundTrips is how many statements went to PostgreSQL (0 on SQLite).
+	roundTrips() uint64
 	close()
 }
 
@@ -89,21 +95,38 @@ const (
 
 	sqlSessionByToken = `SELECT s.id, s.user_id, s.expires_at, u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.token_hash = $1`
-	sqlExtendSession  = `UPDATE sessions SET expires_at = $1 WHERE id = $2`
-	sqlListFirst      = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 ORDER BY id DESC LIMIT $2`
-	sqlListAfter      = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
-	sqlCount          = `SELECT todo_count, done_count FROM users WHERE id = $1`
-	sqlInsertTodo     = `INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at) VALUES ($1, $2, FALSE, NULL, $3, $3) RETURNING ` + todoCols
-	sqlBumpTodoCount  = `UPDATE users SET todo_count = todo_count + 1 WHERE id = $1`
-	sqlBumpDoneCount  = `UPDATE users SET done_count = done_count + $1 WHERE id = $2`
-	sqlClaimCode      = `INSERT INTO login_codes (code_hash, user_id, created_at) VALUES ($1, NULL, $2) ON CONFLICT (code_hash) DO NOTHING`
-	sqlReleaseCode    = `DELETE FROM login_codes WHERE code_hash = $1`
-	sqlInsertUser     = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
-	sqlSignInUser     = `UPDATE users SET prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END, session_key = $3, session_key_fp = $4, union_id = COALESCE($5, union_id), updated_at = $6 WHERE app_id = $1 AND open_id = $2 RETURNING ` + userCols
-	sqlInsertSession  = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`
-	sqlSetCodeUser    = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
-	sqlLockTodoPG     = `SELECT done FROM todos WHERE id = $1 AND user_id = $2 FOR UPDATE`
-	sqlLockTodoSQLite = `SELECT done FROM todos WHERE id = $1 AND user_id = $2`
+	sqlExtendSession = `UPDATE sessions SET expires_at = $1 WHERE id = $2`
+	sqlListFirst     = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 ORDER BY id DESC LIMIT $2`
+	sqlListAfter     = `SELECT ` + todoCols + ` FROM todos WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`
+	sqlCount         = `SELECT todo_count, done_count FROM users WHERE id = $1`
+	sqlInsertTodo    = `INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at) VALUES ($1, $2, FALSE, NULL, $3, $3) RETURNING ` + todoCols
+	sqlDeleteTodo    = `DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`
+	sqlClaimCode     = `INSERT INTO login_codes (code_hash, user_id, created_at) VALUES ($1, NULL, $2) ON CONFLICT (code_hash) DO NOTHING`
+	sqlReleaseCode   = `DELETE FROM login_codes WHERE code_hash = $1`
+	sqlInsertUser    = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
+	sqlSignInUser    = `UPDATE users SET prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END, session_key = $3, session_key_fp = $4, union_id = COALESCE($5, union_id), updated_at = $6 WHERE app_id = $1 AND open_id = $2 RETURNING ` + userCols
+	sqlInsertSession = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`
+	sqlSetCodeUser   = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
+	// sqlSignInPG upserts the user, inserts the session, revokes the
+	// user's sessions past 20 and records the code, in one statement.
+	sqlSignInPG = `WITH u AS (
+		INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at)
+		VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6)
+		ON CONFLICT (app_id, open_id) DO UPDATE SET
+			prev_session_key = CASE WHEN users.session_key_fp = EXCLUDED.session_key_fp THEN users.prev_session_key ELSE users.session_key END,
+			session_key = EXCLUDED.session_key, session_key_fp = EXCLUDED.session_key_fp,
+			union_id = COALESCE(EXCLUDED.union_id, users.union_id), updated_at = EXCLUDED.updated_at
+		RETURNING ` + userCols + `, xmax = 0 AS created
+	), s AS (
+		INSERT INTO sessions (token_hash, user_id, created_at, expires_at) SELECT $7, id, $6, $8 FROM u RETURNING id
+	), revoked AS (
+		DELETE FROM sessions WHERE user_id = (SELECT id FROM u) AND id <=
+			(SELECT id FROM sessions WHERE user_id = (SELECT id FROM u) ORDER BY id DESC LIMIT 1 OFFSET 19)
+	), code AS (
+		UPDATE login_codes SET user_id = (SELECT id FROM u), session_id = (SELECT id FROM s) WHERE code_hash = $9
+	)
+	SELECT u.* FROM u, s` // u's columns: userCols, created
+	sqlRevokeOld = `DELETE FROM sessions WHERE user_id = $1 AND id <= (SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET 20)`
 )
 
 // updateSQL is the UPDATE of a todo for the fields being set: $1 id,
@@ -136,8 +159,21 @@ func updateArgs(id, userID int64, title *string, done *bool, now any) []any {
 // pgStore runs on a pgx pool with pgx's default statement cache, so each
 // statement is prepared once per connection.
 type pgStore struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	trips *tripCounter
 }
+
+// tripCounter counts the statements sent, as wxtodo's query tracer does.
+type tripCounter struct{ n atomic.Uint64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (s *pgStore) roundTrips() uint64 { return s.trips.n.Load() }
 
 func openPG(ctx context.Context, url string, maxConns int) (*pgStore, error) {
 	cfg, err := pgxpool.ParseConfig(url)
@@ -149,6 +185,8 @@ func openPG(ctx context.Context, url string, maxConns int) (*pgStore, error) {
 	}
 	cfg.MaxConns = int32(maxConns)
 	cfg.MinConns = 0
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -159,7 +197,7 @@ func openPG(ctx context.Context, url string, maxConns int) (*pgStore, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &pgStore{pool: pool}, nil
+	return &pgStore{pool: pool, trips: trips}, nil
 }
 
 func (s *pgStore) close() { s.pool.Close() }
@@ -226,41 +264,16 @@ func (s *pgStore) countTodos(ctx context.Context, userID int64) (int64, error) {
 }
 
 func (s *pgStore) createTodo(ctx context.Context, userID int64, title string, now time.Time) (*todo, error) {
-	var t *todo
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		if t, err = scanTodoPG(tx.QueryRow(ctx, sqlInsertTodo, userID, title, now)); err != nil {
-			return fmt.Errorf("insert todo: %w", err)
-		}
-		_, err = tx.Exec(ctx, sqlBumpTodoCount, userID)
-		return err
-	})
-	return t, err
+	return scanTodoPG(s.pool.QueryRow(ctx, sqlInsertTodo, userID, title, now))
 }
 
 func (s *pgStore) updateTodo(ctx context.Context, userID, id int64, title *string, done *bool, now time.Time) (*todo, error) {
-	var t *todo
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var wasDone bool
-		if err := tx.QueryRow(ctx, sqlLockTodoPG, id, userID).Scan(&wasDone); err != nil {
-			return pgErr(err)
-		}
-		var err error
-		t, err = scanTodoPG(tx.QueryRow(ctx, updateSQL(title != nil, done != nil), updateArgs(id, userID, title, done, now)...))
-		if err != nil {
-			return fmt.Errorf("update todo: %w", err)
-		}
-		if t.Done == wasDone {
-			return nil
-		}
-		delta := 1
-		if wasDone {
-			delta = -1
-		}
-		_, err = tx.Exec(ctx, sqlBumpDoneCount, delta, userID)
-		return err
-	})
-	return t, err
+	return scanTodoPG(s.pool.QueryRow(ctx, updateSQL(title != nil, done != nil), updateArgs(id, userID, title, done, now)...))
+}
+
+func (s *pgStore) deleteTodo(ctx context.Context, userID, id int64) error {
+	var deleted int64
+	return pgErr(s.pool.QueryRow(ctx, sqlDeleteTodo, id, userID).Scan(&deleted))
 }
 
 func (s *pgStore) claimCode(ctx context.Context, codeHash []byte, now time.Time) (bool, error) {
@@ -276,43 +289,17 @@ func (s *pgStore) releaseCode(ctx context.Context, codeHash []byte) error {
 	return err
 }
 
-func scanUserPG(row pgx.Row) (*user, error) {
-	var u user
-	err := row.Scan(&u.ID, &u.AppID, &u.OpenID, &u.UnionID, &u.Nickname, &u.AvatarURL, &u.TodoCount, &u.DoneCount, &u.CreatedAt, &u.UpdatedAt)
-	if err != nil {
-		return nil, pgErr(err)
-	}
-	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
-	return &u, nil
-}
-
 func (s *pgStore) signIn(ctx context.Context, in signIn) (*user, bool, error) {
 	var (
-		u       *user
+		u       user
 		created bool
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		u, err = scanUserPG(tx.QueryRow(ctx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, in.Now))
-		switch {
-		case err == nil:
-			created = true
-		case errors.Is(err, errNoRows):
-			if u, err = scanUserPG(tx.QueryRow(ctx, sqlSignInUser, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), in.Now)); err != nil {
-				return fmt.Errorf("update user: %w", err)
-			}
-		default:
-			return fmt.Errorf("insert user: %w", err)
-		}
-		var sessionID int64
-		if err := tx.QueryRow(ctx, sqlInsertSession, in.TokenHash, u.ID, in.Now, in.ExpiresAt).Scan(&sessionID); err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		_, err = tx.Exec(ctx, sqlSetCodeUser, u.ID, in.CodeHash)
-		return err
-	})
+	err := s.pool.QueryRow(ctx, sqlSignInPG, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint,
+		in.Now, in.TokenHash, in.ExpiresAt, in.CodeHash).
+		Scan(&u.ID, &u.AppID, &u.OpenID, &u.UnionID, &u.Nickname, &u.AvatarURL, &u.TodoCount, &u.DoneCount, &u.CreatedAt, &u.UpdatedAt, &created)
 	if err != nil {
-		return nil, false, err
+		return nil, false, pgErr(err)
 	}
-	return u, created, nil
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return &u, created, nil
 }

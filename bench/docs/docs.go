@@ -11,6 +11,7 @@ const (
 	Todos      = `query Todos($first: Int, $after: String) { todos(first: $first, after: $after) { edges { cursor node { id title done createdAt updatedAt } } pageInfo { hasNextPage endCursor } } }`
 	TodosCount = `query TodosCount { todos(first: 1) { totalCount } }`
 	CreateTodo = `mutation CreateTodo($input: CreateTodoInput!) { createTodo(input: $input) { id title done createdAt updatedAt } }`
+	DeleteTodo = `mutation DeleteTodo($id: ID!) { deleteTodo(id: $id) }`
 	UpdateTodo = `mutation UpdateTodo($id: ID!, $input: UpdateTodoInput!) { updateTodo(id: $id, input: $input) { id title done updatedAt } }`
 	Login      = `mutation Login($code: String!) { login(input: {code: $code}) { token expiresAt isNewUser user { id nickname } } }`
 )
