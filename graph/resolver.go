@@ -8,7 +8,7 @@
 // touches the database or WeChat directly.
 package graph
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go run ./gen
 
 import (
 	"context"
