@@ -2,11 +2,12 @@ package web
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Reasons a GraphQL request body is refused. Their text is what the client
@@ -17,6 +18,7 @@ var (
 	errNotJSON       = errors.New("not valid JSON")
 	errNotObject     = errors.New("not a JSON object")
 	errTooDeep       = errors.New("nested too deeply")
+	errDuplicateKey  = errors.New("has a key twice in one object")
 )
 
 // maxJSONDepth bounds nesting in a request's JSON; GraphQL variables this
@@ -37,100 +39,59 @@ func checkJSONObject(b []byte, members map[string]byte) error {
 	if hasLoneSurrogate(b) {
 		return errLoneSurrogate
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return errNotJSON
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	if len(bytes.TrimLeft(b, " \t\r\n")) == 0 || bytes.TrimLeft(b, " \t\r\n")[0] != '{' {
 		return errNotObject
 	}
-	if err := checkObject(dec, 1, members); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errNotJSON // something after the object
-	}
-	return nil
-}
-
-// checkObject reads an object's members up to and including its '}'.
-func checkObject(dec *json.Decoder, depth int, members map[string]byte) error {
-	if depth > maxJSONDepth {
-		return errTooDeep
-	}
-	seen := make(map[string]struct{})
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	// jsontext (the encoding/json/v2 scanner) refuses duplicate names at
+	// any depth by default, and reads tokens without allocating them.
+	dec := jsontext.NewDecoder(bytes.NewBuffer(b))
+	var (
+		member string // the top-level member whose value comes next
+		closed bool   // the top-level object has ended
+	)
+	for {
+		tok, err := dec.ReadToken()
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.Is(err, jsontext.ErrDuplicateName):
+			return errDuplicateKey
+		case err != nil:
 			return errNotJSON
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return errNotJSON
-		}
-		if _, dup := seen[key]; dup {
-			return fmt.Errorf("has the key %s twice in one object", quoteShort(key))
-		}
-		seen[key] = struct{}{}
-		tok, err = dec.Token()
-		if err != nil {
-			return errNotJSON
-		}
-		if want, ok := members[key]; ok && tok != nil {
-			if got := kind(tok); got != want {
-				return fmt.Errorf("%q must be %s", key, kindName(want))
-			}
-		}
-		if err := checkValue(dec, tok, depth); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return errNotJSON
-	}
-	return nil
-}
-
-// checkValue reads the rest of the value that starts with tok.
-func checkValue(dec *json.Decoder, tok json.Token, depth int) error {
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch d {
-	case '{':
-		return checkObject(dec, depth+1, nil)
-	case '[':
-		if depth+1 > maxJSONDepth {
+		depth := dec.StackDepth()
+		if depth > maxJSONDepth {
 			return errTooDeep
 		}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return errNotJSON
+		if closed {
+			return errNotJSON // a second value after the object
+		}
+		closed = depth == 0
+		switch {
+		case member != "":
+			// The value's first token: a '{' is already one level deeper.
+			if want := members[member]; want != 0 && tok.Kind() != 'n' && kind(tok.Kind()) != want {
+				return fmt.Errorf("%q must be %s", member, kindName(want))
 			}
-			if err := checkValue(dec, tok, depth+1); err != nil {
-				return err
+			member = ""
+		case depth == 1 && tok.Kind() == '"' && members != nil:
+			if _, n := dec.StackIndex(1); n%2 == 1 { // a name, not a value
+				if name := tok.String(); members[name] != 0 {
+					member = name
+				}
 			}
 		}
-		if _, err := dec.Token(); err != nil { // ']'
-			return errNotJSON
-		}
-		return nil
 	}
-	return errNotJSON
 }
 
-func kind(tok json.Token) byte {
-	switch t := tok.(type) {
-	case string:
+// kind is the member kind of a value that starts with a token of k.
+func kind(k jsontext.Kind) byte {
+	switch k {
+	case '"':
 		return 's'
-	case json.Delim:
-		if t == '{' {
-			return 'o'
-		}
+	case '{':
+		return 'o'
+	case '[':
 		return 'a'
 	}
 	return '?'
@@ -141,19 +102,6 @@ func kindName(k byte) string {
 		return "a string or null"
 	}
 	return "an object or null"
-}
-
-// quoteShort quotes a key for an error message, cut to 40 bytes so that a
-// message never carries much of what the client sent.
-func quoteShort(s string) string {
-	if len(s) > 40 {
-		s = s[:40]
-		for !utf8.ValidString(s) {
-			s = s[:len(s)-1]
-		}
-		return fmt.Sprintf("%q…", s)
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // hasLoneSurrogate reports whether b, valid UTF-8, has a \uXXXX escape of
