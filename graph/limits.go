@@ -24,7 +24,7 @@ type limits struct {
 	// verdicts holds, per operation still in memory, its verdict (nil:
 	// within the limits). Keys are weak: an entry goes when the document
 	// cache lets its operation go, so nothing here pins a document.
-	verdicts sync.Map // weak.Pointer[ast.OperationDefinition] -> *gqlerror.Error
+	verdicts sync.Map // weak.Pointer[ast.OperationDefinition] -> verdict
 }
 
 var _ interface {

@@ -27,7 +27,7 @@ var required = []string{"TodoEdge"}
 
 // rewrite rewrites gqlgen's generated executor src: each list whose
 // elements reach no resolver field (nothing under the element runs
-// out.Concurrently, which gqlgen emits for resolver fields) is marshalled
+// out.ResolveConcurrently, which gqlgen emits for resolver fields) is marshalled
 // by marshalSliceInOrder instead of graphql.MarshalSliceConcurrently. A
 // list of elements with resolver fields keeps its goroutines, so that
 // their resolvers still run side by side. It returns the rewritten,
@@ -45,7 +45,7 @@ func rewrite(src []byte) ([]byte, []string, error) {
 			funcs[fd.Name.Name] = fd
 		}
 	}
-	g := &callGraph{funcs: funcs, safe: map[string]bool{}}
+	g := &callGraph{funcs: funcs}
 
 	type edit struct {
 		off  int
@@ -129,42 +129,67 @@ func checkCall(call *ast.CallExpr) error {
 }
 
 // callGraph answers whether an executionContext method reaches, through
-// the ec.<method> calls it makes, any out.Concurrently: a resolver field.
+// the ec.<method> calls it makes, a field resolved concurrently: gqlgen
+// emits out.ResolveConcurrently (out.Concurrently in older versions) for
+// resolver fields, and out.ResolveRootConcurrently for root fields.
 type callGraph struct {
-	funcs map[string]*ast.FuncDecl
-	safe  map[string]bool // memo; a method being visited counts as safe (cycles)
+	funcs  map[string]*ast.FuncDecl
+	unsafe map[string]bool // filled once, by reach
+}
+
+// resolvesConcurrently reports whether a selector starts concurrent field
+// resolution: any method of the field set named *Concurrently, but not
+// the list marshaller the rewrite replaces.
+func resolvesConcurrently(sel *ast.SelectorExpr) bool {
+	return strings.HasSuffix(sel.Sel.Name, "Concurrently") && exprString(sel) != concurrentSlice
+}
+
+// reach works out, as a fixed point, every method that resolves
+// concurrently or calls one that does (cycles, as introspection's types
+// have, included); the answer does not depend on the order of the file.
+func (g *callGraph) reach() {
+	g.unsafe = map[string]bool{}
+	callers := map[string][]string{} // callee -> callers
+	var queue []string
+	for name, fd := range g.funcs {
+		direct := false
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			switch {
+			case resolvesConcurrently(sel):
+				direct = true
+			case isIdent(sel.X, "ec"):
+				if _, ok := g.funcs[sel.Sel.Name]; ok {
+					callers[sel.Sel.Name] = append(callers[sel.Sel.Name], name)
+				}
+			}
+			return true
+		})
+		if direct {
+			g.unsafe[name] = true
+			queue = append(queue, name)
+		}
+	}
+	for len(queue) > 0 {
+		callee := queue[0]
+		queue = queue[1:]
+		for _, caller := range callers[callee] {
+			if !g.unsafe[caller] {
+				g.unsafe[caller] = true
+				queue = append(queue, caller)
+			}
+		}
+	}
 }
 
 func (g *callGraph) isSafe(name string) bool {
-	if s, ok := g.safe[name]; ok {
-		return s
+	if g.unsafe == nil {
+		g.reach()
 	}
-	g.safe[name] = true
-	fd, ok := g.funcs[name]
-	if !ok {
-		return true // not a method of this file: a package function
-	}
-	safe := true
-	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		if !safe {
-			return false
-		}
-		sel, ok := n.(*ast.SelectorExpr)
-		if !ok {
-			return true
-		}
-		switch {
-		case sel.Sel.Name == "Concurrently":
-			safe = false
-		case isIdent(sel.X, "ec"):
-			if _, ok := g.funcs[sel.Sel.Name]; ok && !g.isSafe(sel.Sel.Name) {
-				safe = false
-			}
-		}
-		return true
-	})
-	g.safe[name] = safe
-	return safe
+	return !g.unsafe[name]
 }
 
 func isIdent(e ast.Expr, name string) bool {
