@@ -59,7 +59,8 @@ var (
 	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`)
 
 	// The counters on the user's row, kept by the triggers.
-	qTodoCounts = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
+	qTodoCounts  = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
+	qTodoVersion = statement(`SELECT todo_version FROM users WHERE id = $1`)
 )
 
 // scanTodo reads the todoColumns of one row.
@@ -165,6 +166,15 @@ func (s *TodoStore) Count(ctx context.Context, userID int64, f todo.Filter) (int
 	default:
 		return int(total - done), nil
 	}
+}
+
+// Version implements todo.Store from the version the triggers keep.
+func (s *TodoStore) Version(ctx context.Context, userID int64) (int, error) {
+	var v int64
+	if err := s.db.queryRow(ctx, nil, qTodoVersion, userID).Scan(&v); err != nil {
+		return 0, translate(err)
+	}
+	return int(v), nil
 }
 
 // Update implements todo.Store in one statement; the done counter

@@ -90,6 +90,7 @@ type ComplexityRoot struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+		Version    func(childComplexity int) int
 	}
 
 	TodoEdge struct {
@@ -132,6 +133,7 @@ type QueryResolver interface {
 }
 type TodoConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *todo.Connection) (int, error)
+	Version(ctx context.Context, obj *todo.Connection) (int, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -398,6 +400,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TodoConnection.TotalCount(childComplexity), true
+	case "TodoConnection.version":
+		if e.ComplexityRoot.TodoConnection.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoConnection.Version(childComplexity), true
 
 	case "TodoEdge.cursor":
 		if e.ComplexityRoot.TodoEdge.Cursor == nil {
@@ -607,6 +615,8 @@ func (ec *executionContext) childFields_TodoConnection(ctx context.Context, fiel
 		return ec.fieldContext_TodoConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_TodoConnection_totalCount(ctx, field)
+	case "version":
+		return ec.fieldContext_TodoConnection_version(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TodoConnection", field.Name)
 }
@@ -2279,6 +2289,29 @@ func (ec *executionContext) _TodoConnection_totalCount(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_TodoConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TodoConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _TodoConnection_version(ctx context.Context, field graphql.CollectedField, obj *todo.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoConnection_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TodoConnection().Version(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TodoConnection_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TodoConnection", field, true, true, "Int")
 }
 
@@ -4261,6 +4294,12 @@ func (ec *executionContext) _TodoConnection(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._TodoConnection_totalCount(ctx, field, obj)
+				})
+		case "version":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TodoConnection_version(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

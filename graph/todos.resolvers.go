@@ -71,6 +71,11 @@ func (r *todoConnectionResolver) TotalCount(ctx context.Context, obj *todo.Conne
 	return r.TodoService.TotalCount(ctx, obj)
 }
 
+// Version is the resolver for the version field.
+func (r *todoConnectionResolver) Version(ctx context.Context, obj *todo.Connection) (int, error) {
+	return r.TodoService.Version(ctx, obj)
+}
+
 // TodoConnection returns TodoConnectionResolver implementation.
 func (r *Resolver) TodoConnection() TodoConnectionResolver { return &todoConnectionResolver{r} }
 

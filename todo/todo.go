@@ -90,6 +90,9 @@ type Store interface {
 	List(ctx context.Context, userID int64, f Filter, beforeID int64, limit int) ([]*Todo, error)
 	// Count returns how many todos match f, without scanning them.
 	Count(ctx context.Context, userID int64, f Filter) (int, error)
+	// Version returns the user's list version, which every change of
+	// the user's todos increases.
+	Version(ctx context.Context, userID int64) (int, error)
 	// Update returns a NOT_FOUND error when there is no such todo of the user.
 	Update(ctx context.Context, userID, id int64, in UpdateInput) (*Todo, error)
 	// Delete returns a NOT_FOUND error when there is no such todo of the user.
@@ -252,6 +255,17 @@ func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
 		return 0, fmt.Errorf("count todos: %w", err)
 	}
 	return n, nil
+}
+
+// Version is the list version of the connection's user: every create,
+// update and delete of the user's todos increases it, so a client that
+// kept a version knows whether it missed a change.
+func (s *Service) Version(ctx context.Context, c *Connection) (int, error) {
+	v, err := s.Store.Version(ctx, c.userID)
+	if err != nil {
+		return 0, fmt.Errorf("list version: %w", err)
+	}
+	return v, nil
 }
 
 // normalizeTitle trims a title and checks it: 1 to 200 characters, not

@@ -331,6 +331,11 @@ export type TodoConnection = {
   pageInfo: PageInfo;
   /** How many todos match the filter in all (computed only when asked for). */
   totalCount: Scalars['Int']['output'];
+  /**
+   * The caller's list version: every create, update and delete of the caller's todos increases
+   * it (whatever the filter), so a client that kept it can tell whether it missed a change.
+   */
+  version: Scalars['Int']['output'];
 };
 
 /** A todo in a page. */
