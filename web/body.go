@@ -89,7 +89,7 @@ func checkQueryParams(raw string) error {
 		if len(values) > 1 {
 			return fmt.Errorf("query string: %s appears twice", name)
 		}
-		if kind := requestMembers[name]; kind == 'o' && values[0] != "" {
+		if kind := requestMembers[name]; kind == 'o' && values[0] != "" && values[0] != "null" {
 			if err := checkJSONObject([]byte(values[0]), nil); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}

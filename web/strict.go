@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -76,8 +77,19 @@ func checkJSONObject(b []byte, members map[string]byte) error {
 			member = ""
 		case depth == 1 && tok.Kind() == '"' && members != nil:
 			if _, n := dec.StackIndex(1); n%2 == 1 { // a name, not a value
-				if name := tok.String(); members[name] != 0 {
+				name := tok.String()
+				if members[name] != 0 {
 					member = name
+					break
+				}
+				// encoding/json, which decodes the body after this check,
+				// matches names case-insensitively ("Query", "variableſ"):
+				// another spelling of a member would get past every check
+				// here, or win over the member itself.
+				for m := range members {
+					if strings.EqualFold(name, m) {
+						return fmt.Errorf("has a member spelled like %q in another case", m)
+					}
 				}
 			}
 		}

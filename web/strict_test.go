@@ -25,6 +25,11 @@ func TestQueryEndpointRefusesAmbiguousRequests(t *testing.T) {
 			{"null", `null`},
 			{"two objects", `{"query":"{ __typename }"}{"x":"` + secret + `"}`},
 			{"a key twice", `{"query":"{ __typename }","query":"{ me { id } }","x":"` + secret + `"}`},
+			// encoding/json matches names case-insensitively: another case
+			// would skip the kind checks, or win over the member itself.
+			{"a member in another case", `{"Query":5,"x":"` + secret + `"}`},
+			{"a member with a long s", `{"query":"{ __typename }","variableſ":[1],"x":"` + secret + `"}`},
+			{"a member twice, in two cases", `{"query":"{ me { id } }","QUERY":"{ __typename }","x":"` + secret + `"}`},
 			{"a key twice in variables", `{"query":"{ __typename }","variables":{"a":"` + secret + `","a":2}}`},
 			{"a key twice deep down", `{"query":"{ __typename }","variables":{"a":[{"b":{"c":1,"c":"` + secret + `"}}]}}`},
 			{"invalid UTF-8", "{\"query\":\"{ __typename }\",\"variables\":{\"t\":\"" + secret + "\xff\xfe\"}}"},
@@ -84,9 +89,14 @@ func TestQueryEndpointRefusesAmbiguousRequests(t *testing.T) {
 				t.Errorf("%s: got status %d: %s", body, r.status, r.body)
 			}
 		}
-		r := get(t, s.Handler, "/query?query=%7B__typename%7D&variables="+url.QueryEscape(`{"a":[1,2]}`))
-		if r.status != http.StatusOK || !strings.Contains(r.body, `"__typename":"Query"`) {
-			t.Errorf("GET: got status %d: %s", r.status, r.body)
+		for _, q := range []string{
+			"query=%7B__typename%7D&variables=" + url.QueryEscape(`{"a":[1,2]}`),
+			"query=%7B__typename%7D&variables=null&extensions=null",
+		} {
+			r := get(t, s.Handler, "/query?"+q)
+			if r.status != http.StatusOK || !strings.Contains(r.body, `"__typename":"Query"`) {
+				t.Errorf("GET %s: got status %d: %s", q, r.status, r.body)
+			}
 		}
 	})
 }
