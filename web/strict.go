@@ -40,7 +40,7 @@ func checkJSONObject(b []byte, members map[string]byte) error {
 	if hasLoneSurrogate(b) {
 		return errLoneSurrogate
 	}
-	if len(bytes.TrimLeft(b, " \t\r\n")) == 0 || bytes.TrimLeft(b, " \t\r\n")[0] != '{' {
+	if start := bytes.TrimLeft(b, " \t\r\n"); len(start) == 0 || start[0] != '{' {
 		return errNotObject
 	}
 	// jsontext (the encoding/json/v2 scanner) refuses duplicate names at
