@@ -42,7 +42,14 @@ type config struct {
 	TodoCreateBurst      int
 	TrustProxy           bool
 	Metrics              bool
-	DBMaxConns           int
+	// Live updates: sockets and subscriptions.
+	WSKeepAlive         time.Duration
+	WSInitTimeout       time.Duration
+	WSMaxSocketsPerUser int
+	WSMaxSubscriptions  int
+	WSMaxMessageBytes   int
+	LiveBuffer          int
+	DBMaxConns          int
 	// DatabasePooler is "transaction" behind PgBouncer in transaction
 	// mode; DatabaseDirectURL then names the database itself.
 	DatabasePooler    string
@@ -82,6 +89,12 @@ var settings = []setting{
 	{"MAX_SESSIONS_PER_USER", "20", "live sessions (signed-in devices) a user may have; a login past it revokes the oldest (0: no cap)"},
 	{"TODO_CREATES_PER_MINUTE", "60", "todos a user may create per minute, each aliased createTodo counted (0: no limit)"},
 	{"TODO_CREATE_BURST", "30", "todos a user may create at once"},
+	{"WS_KEEPALIVE", "25s", "how often an idle subscription socket hears from the server; keep it below the proxy's and WeChat's idle timeouts (60s)"},
+	{"WS_INIT_TIMEOUT", "10s", "how long a new socket may take to send connection_init"},
+	{"WS_MAX_SOCKETS_PER_USER", "5", "subscription sockets (and SSE streams) a user may hold open on one instance"},
+	{"WS_MAX_SUBSCRIPTIONS_PER_SOCKET", "5", "subscriptions one socket may hold at once"},
+	{"WS_MAX_MESSAGE_BYTES", "65536", "largest message a socket's client may send"},
+	{"LIVE_BUFFER", "64", "changes a subscriber may fall behind by before it gets a RESYNC instead"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
 	{"DATABASE_POOLER", "", "transaction: DATABASE_URL leads to PgBouncer in transaction mode (no connect-time parameters, no prepared statements; see README)"},
@@ -180,6 +193,12 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	num("TODO_CREATES_PER_MINUTE", &c.TodoCreatesPerMinute)
 	num("TODO_CREATE_BURST", &c.TodoCreateBurst)
 	num("DB_MAX_CONNS", &c.DBMaxConns)
+	dur("WS_KEEPALIVE", &c.WSKeepAlive)
+	dur("WS_INIT_TIMEOUT", &c.WSInitTimeout)
+	num("WS_MAX_SOCKETS_PER_USER", &c.WSMaxSocketsPerUser)
+	num("WS_MAX_SUBSCRIPTIONS_PER_SOCKET", &c.WSMaxSubscriptions)
+	num("WS_MAX_MESSAGE_BYTES", &c.WSMaxMessageBytes)
+	num("LIVE_BUFFER", &c.LiveBuffer)
 	boolean("PLAYGROUND", c.devMode(), &c.Playground)
 	// The playground needs introspection to show the schema.
 	boolean("INTROSPECTION", c.devMode() || c.Playground, &c.Introspection)

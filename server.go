@@ -27,6 +27,7 @@ import (
 	"wxtodo/auth"
 	"wxtodo/db"
 	"wxtodo/graph"
+	"wxtodo/live"
 	"wxtodo/metrics"
 	"wxtodo/playground"
 	"wxtodo/ratelimit"
@@ -105,9 +106,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Stop accepting, let in-flight requests finish (bounded), then close
-	// the pool (deferred above) so nothing is cut off half-written.
+	// Close the subscription sockets (hijacked: Shutdown does not see
+	// them) with 1012 so clients reconnect elsewhere, stop accepting, let
+	// in-flight requests finish (bounded), then close the pool (deferred
+	// above) so nothing is cut off half-written.
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	a.live.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -133,12 +137,14 @@ type app struct {
 	Handler  http.Handler
 	DB       *db.DB
 	resolver *graph.Resolver
+	live     *live.Hub
 	stop     context.CancelFunc
 	done     chan struct{}
 }
 
 // Close stops background work and closes the database.
 func (a *app) Close() {
+	a.live.Shutdown()
 	a.stop()
 	<-a.done
 	a.DB.Close()
@@ -203,8 +209,21 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 			CreateLimiter: ratelimit.New(cfg.TodoCreatesPerMinute, cfg.TodoCreateBurst),
 		},
 		DataService: data,
+		Live: &live.Hub{
+			Lists:                     db.NewTodoStore(store),
+			Buffer:                    cfg.LiveBuffer,
+			MaxSocketsPerUser:         cfg.WSMaxSocketsPerUser,
+			MaxSubscriptionsPerSocket: cfg.WSMaxSubscriptions,
+			Log:                       log,
+		},
 	}
-	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection}
+	gqlOpt := graph.Options{Log: log, Introspection: cfg.Introspection, Live: &graph.LiveOptions{
+		Hub:             resolver.Live,
+		Auth:            authSvc,
+		KeepAlive:       cfg.WSKeepAlive,
+		InitTimeout:     cfg.WSInitTimeout,
+		MaxMessageBytes: int64(cfg.WSMaxMessageBytes),
+	}}
 	webCfg := web.Config{
 		Log:            log,
 		Ready:          store.Ping,
@@ -214,6 +233,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	if met != nil {
 		gqlOpt.Observer, webCfg.Metrics = met, met
+		resolver.Live.Observer = met
 	}
 	webCfg.GraphQL = graph.NewHandler(resolver, gqlOpt)
 	if cfg.Playground {
@@ -224,10 +244,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	a := &app{Handler: web.New(webCfg), DB: store, resolver: resolver, stop: stop, done: make(chan struct{})}
+	a := &app{Handler: web.New(webCfg), DB: store, resolver: resolver, live: resolver.Live, stop: stop, done: make(chan struct{})}
+	var background sync.WaitGroup
+	background.Go(func() { authSvc.RunJanitor(bg, 10*time.Minute) })
+	// Changes reach this instance's subscribers from the database.
+	background.Go(func() { store.Listen(bg, resolver.Live, log) })
 	go func() {
 		defer close(a.done)
-		authSvc.RunJanitor(bg, 10*time.Minute)
+		background.Wait()
 	}()
 	return a, nil
 }

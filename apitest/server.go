@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"wxtodo/db"
 	"wxtodo/db/dbtest"
 	"wxtodo/graph"
+	"wxtodo/live"
 	"wxtodo/ratelimit"
 	"wxtodo/reqctx"
 	"wxtodo/secret"
@@ -59,6 +61,12 @@ type Options struct {
 	// Resolver, when set, may change the resolver before the server is
 	// built (a test wraps a store).
 	Resolver func(*graph.Resolver)
+	// Live changes the subscription settings from production's (the hub
+	// and auth service are the server's own).
+	Live graph.LiveOptions
+	// LiveBuffer, MaxSockets and MaxSubscriptions are the hub's limits; 0
+	// means production's.
+	LiveBuffer, MaxSockets, MaxSubscriptions int
 }
 
 // Server is the API on a real database, with a fake WeChat.
@@ -76,9 +84,14 @@ type Server struct {
 	Logs *Logs
 	// Auth is the auth service, for what has no request (the janitor).
 	Auth *auth.Service
+	// Hub is the live updates' hub; Shutdown closes its sockets as the
+	// server's shutdown does.
+	Hub *live.Hub
 
 	closeOnce sync.Once
 	store     *db.DB
+	httpOnce  sync.Once
+	http      *httptest.Server
 }
 
 // New serves the API on the database at databaseURL (dbtest.SQLiteURL or
@@ -146,12 +159,21 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 			CallLimiter:       ratelimit.New(20, cmp.Or(opt.WeChatCallBurst, 5)),
 		},
 	}
+	resolver.Live = &live.Hub{
+		Lists:                     db.NewTodoStore(store),
+		Buffer:                    opt.LiveBuffer,
+		MaxSocketsPerUser:         opt.MaxSockets,
+		MaxSubscriptionsPerSocket: opt.MaxSubscriptions,
+		Log:                       log,
+	}
 	if opt.Resolver != nil {
 		opt.Resolver(resolver)
 	}
+	liveOpt := opt.Live
+	liveOpt.Hub, liveOpt.Auth = resolver.Live, authSvc
 	h := web.New(web.Config{
 		Log:            log,
-		GraphQL:        graph.NewHandler(resolver, graph.Options{Log: log, Introspection: opt.Introspection}),
+		GraphQL:        graph.NewHandler(resolver, graph.Options{Log: log, Introspection: opt.Introspection, Live: &liveOpt}),
 		Ready:          store.Ping,
 		Auth:           authSvc.Middleware,
 		RequestTimeout: or(opt.RequestTimeout, 15*time.Second),
@@ -165,9 +187,22 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		DB:          dbtest.Open(tb, databaseURL),
 		Logs:        logs,
 		Auth:        authSvc,
+		Hub:         resolver.Live,
 		store:       store,
 	}
+	listenCtx, stopListening := context.WithCancel(ctx)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		store.Listen(listenCtx, resolver.Live, log)
+	}()
 	tb.Cleanup(func() {
+		resolver.Live.Shutdown() // sockets are hijacked: closing the server does not end them
+		if s.http != nil {
+			s.http.Close()
+		}
+		stopListening()
+		<-listening
 		s.CloseDatabase()
 		if tb.Failed() {
 			tb.Logf("server log:\n%s", logs.String())

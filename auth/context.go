@@ -44,7 +44,7 @@ func Require(ctx context.Context) (*Caller, error) {
 		return nil, errMissingToken
 	}
 	rq.once.Do(func() {
-		token, ok := bearer(rq.header)
+		token, ok := Bearer(rq.header)
 		if !ok {
 			rq.err = errMissingToken
 			if rq.header != "" {
@@ -74,9 +74,19 @@ func revoke(ctx context.Context) {
 	}
 }
 
+// Authorization returns the Authorization header the request's
+// credentials came from ("" without any).
+func Authorization(ctx context.Context) string {
+	if rq, _ := ctx.Value(ctxKey{}).(*request); rq != nil {
+		return rq.header
+	}
+	return ""
+}
+
 var errMissingToken = errcode.Unauth(errcode.ReasonMissingToken, "sign in first: no token sent")
 
-func bearer(h string) (string, bool) {
+// Bearer returns the token of an "Authorization: Bearer <token>" header.
+func Bearer(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

@@ -95,7 +95,8 @@ var (
 	// qRevokeOldSessions revokes the user's sessions older than the $2
 	// newest (IDs grow with time); with fewer the subquery is NULL.
 	qRevokeOldSessions = statement(`DELETE FROM sessions WHERE user_id = $1 AND id <=
-		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)`)
+		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)
+		RETURNING id`)
 	qSessionByToken = statement(`SELECT s.id, s.user_id, s.expires_at,
 		u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
@@ -113,13 +114,14 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 	var (
 		u       *user.User
 		created bool
+		revoked []int64
 	)
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if u, created, err = s.upsertUser(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := s.insertSession(ctx, tx, u.ID, sess, keep); err != nil {
+		if revoked, err = s.insertSession(ctx, tx, u.ID, sess, keep); err != nil {
 			return err
 		}
 		if codeHash == nil {
@@ -133,6 +135,7 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 	if err != nil {
 		return nil, false, translate(err)
 	}
+	s.db.endSessions(revoked...)
 	return u, created, nil
 }
 
@@ -161,7 +164,10 @@ func (s *AuthStore) signInPG(ctx context.Context, id auth.Identity, sess *auth.S
 
 // ResumeSignIn implements auth.Store.
 func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID int64, sess *auth.Session, keep int) (*user.User, error) {
-	var u *user.User
+	var (
+		u       *user.User
+		revoked []int64
+	)
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if u, err = scanUser(s.db.queryRow(ctx, tx, qUser, userID).Scan); err != nil {
@@ -173,7 +179,7 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 		if _, err := s.db.exec(ctx, tx, qDeleteCodeSession, codeHash); err != nil {
 			return fmt.Errorf("delete the code's session: %w", err)
 		}
-		if err := s.insertSession(ctx, tx, userID, sess, keep); err != nil {
+		if revoked, err = s.insertSession(ctx, tx, userID, sess, keep); err != nil {
 			return err
 		}
 		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, userID, sess.ID); err != nil {
@@ -184,6 +190,7 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 	if err != nil {
 		return nil, translate(err)
 	}
+	s.db.endSessions(revoked...)
 	return u, nil
 }
 
@@ -258,19 +265,32 @@ func (s *AuthStore) upsertUser(ctx context.Context, tx *sql.Tx, id auth.Identity
 
 // insertSession stores sess for the user and sets its ID, its user and
 // its expiry as stored; keep > 0 then revokes all but the user's keep
-// newest sessions.
-func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session, keep int) error {
+// newest sessions, whose IDs it returns (their sockets close once the
+// transaction commits).
+func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session, keep int) (revoked []int64, err error) {
 	exp := dbTime(sess.ExpiresAt)
 	if err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), exp).Scan(&sess.ID); err != nil {
-		return fmt.Errorf("insert session: %w", err)
+		return nil, fmt.Errorf("insert session: %w", err)
 	}
 	if keep > 0 {
-		if _, err := s.db.exec(ctx, tx, qRevokeOldSessions, userID, keep); err != nil {
-			return fmt.Errorf("revoke old sessions: %w", err)
+		rows, err := s.db.query(ctx, tx, qRevokeOldSessions, userID, keep)
+		if err != nil {
+			return nil, fmt.Errorf("revoke old sessions: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("revoke old sessions: %w", err)
+			}
+			revoked = append(revoked, id)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("revoke old sessions: %w", err)
 		}
 	}
 	sess.UserID, sess.ExpiresAt = userID, exp
-	return nil
+	return revoked, nil
 }
 
 // SessionByToken implements auth.Store with one query for the session and
@@ -305,8 +325,11 @@ func (s *AuthStore) DeleteSession(ctx context.Context, sessionID int64) error {
 	if _, err := s.db.exec(ctx, nil, qRetireCode, sessionID); err != nil {
 		return translate(err)
 	}
-	_, err := s.db.exec(ctx, nil, qDeleteSession, sessionID)
-	return translate(err)
+	if _, err := s.db.exec(ctx, nil, qDeleteSession, sessionID); err != nil {
+		return translate(err)
+	}
+	s.db.endSessions(sessionID)
+	return nil
 }
 
 // DeleteExpired implements auth.Store.

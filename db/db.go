@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,11 @@ type DB struct {
 	pooled    bool
 	directURL string
 	trips     *roundTrips // PostgreSQL only
+	// listenURL is where the change listener connects: PostgreSQL
+	// itself, never a pooler (see Listen).
+	listenURL string
+	// sink takes the SQLite stores' changes while Listen runs.
+	sink atomic.Pointer[liveSink]
 }
 
 // Close closes the prepared statements and the pool.
@@ -172,7 +178,11 @@ func Open(ctx context.Context, databaseURL string, opt Options) (*DB, error) {
 		bdb.Close()
 		return nil, errors.New("a transaction pooler needs PostgreSQL and a direct URL for migrations")
 	}
-	return &DB{bun: bdb, pg: pg, pooled: opt.Pooled, directURL: opt.DirectURL, trips: trips}, nil
+	listenURL := databaseURL
+	if opt.Pooled {
+		listenURL = opt.DirectURL
+	}
+	return &DB{bun: bdb, pg: pg, pooled: opt.Pooled, directURL: opt.DirectURL, trips: trips, listenURL: listenURL}, nil
 }
 
 // runtimeParams are sent at connect, unless the URL sets them or the

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"wxtodo/errcode"
+	"wxtodo/live"
 	"wxtodo/todo"
 )
 
@@ -39,7 +40,7 @@ var (
 		SELECT $1, $2, FALSE, $3, $4, $4
 		WHERE (SELECT todo_count FROM users WHERE id = $1) < $5
 		ON CONFLICT (user_id, client_mutation_id) DO NOTHING
-		RETURNING `+todoColumns,
+		RETURNING `+todoColumns+`, `+sqliteListAfter("$1"),
 		`INSERT INTO todos (user_id, title, done, client_mutation_id, created_at, updated_at)
 		SELECT $1, $2, FALSE, $3, $4, $4
 		WHERE (SELECT todo_count FROM users WHERE id = $1 FOR UPDATE) < $5
@@ -52,24 +53,48 @@ var (
 		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`)
 	qListTodosByDone = statement(`SELECT ` + todoColumns + ` FROM todos
 		WHERE user_id = $1 AND done = $2 AND id < $3 ORDER BY id DESC LIMIT $4`)
-	qUpdateTodo = statement(`UPDATE todos
+	qUpdateTodo = dialectStatement(`UPDATE todos
 		SET title = COALESCE($3, title), done = COALESCE($4, done), updated_at = $5
 		WHERE id = $1 AND user_id = $2
-		RETURNING ` + todoColumns)
-	qDeleteTodo = statement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`)
+		RETURNING `+todoColumns+`, `+sqliteListAfter("$2"), `UPDATE todos
+		SET title = COALESCE($3, title), done = COALESCE($4, done), updated_at = $5
+		WHERE id = $1 AND user_id = $2
+		RETURNING `+todoColumns)
+	qDeleteTodo = dialectStatement(`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id, `+sqliteListAfter("$2"),
+		`DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`)
 
 	// The counters on the user's row, kept by the triggers.
 	qTodoCounts  = statement(`SELECT todo_count, done_count FROM users WHERE id = $1`)
 	qTodoVersion = statement(`SELECT todo_version FROM users WHERE id = $1`)
 )
 
-// scanTodo reads the todoColumns of one row.
-func scanTodo(scan func(dest ...any) error) (*todo.Todo, error) {
+// sqliteListAfter has a SQLite write return the user's list version and
+// count for the live feed (PostgreSQL's trigger notifies them itself).
+// SQLite evaluates RETURNING before the statement's AFTER triggers run,
+// so these are the values before the change: the change adds one to the
+// version, and to or from the count for an insert or a delete. The
+// statement holds the database's write lock throughout, so no other
+// write comes between.
+func sqliteListAfter(userParam string) string {
+	return `(SELECT todo_version FROM users WHERE id = ` + userParam + `), (SELECT todo_count FROM users WHERE id = ` + userParam + `)`
+}
+
+// listBefore is what sqliteListAfter returns.
+type listBefore struct{ version, count int64 }
+
+// scanTodo reads the todoColumns of one row, and then into extra.
+func scanTodo(scan func(dest ...any) error, extra ...any) (*todo.Todo, error) {
 	var (
 		t   todo.Todo
 		cmi sql.NullString
 	)
-	if err := scan(&t.ID, &t.Title, &t.Done, &cmi, &t.CreatedAt, &t.UpdatedAt); err != nil {
+	var err error
+	if len(extra) == 0 {
+		err = scan(&t.ID, &t.Title, &t.Done, &cmi, &t.CreatedAt, &t.UpdatedAt)
+	} else {
+		err = scan(append([]any{&t.ID, &t.Title, &t.Done, &cmi, &t.CreatedAt, &t.UpdatedAt}, extra...)...)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if cmi.Valid {
@@ -88,11 +113,13 @@ func (s *TodoStore) Create(ctx context.Context, userID int64, in todo.CreateInpu
 	}
 	// A NULL client_mutation_id never conflicts; a repeated one inserts
 	// nothing, and neither does a user at the cap.
-	out, err := scanTodo(s.db.queryRow(ctx, nil, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), now(), limit).Scan)
+	var before listBefore
+	out, err := scanTodo(s.db.queryRow(ctx, nil, qInsertTodo, userID, in.Title, nullString(in.ClientMutationID), now(), limit).Scan, s.listAfter(&before)...)
 	if !errors.Is(err, sql.ErrNoRows) {
 		if err != nil {
 			return nil, translate(fmt.Errorf("insert todo: %w", err))
 		}
+		s.publish(userID, live.Created, out.ID, out, before, 1)
 		return out, nil
 	}
 	if in.ClientMutationID != nil {
@@ -188,22 +215,52 @@ func (s *TodoStore) Update(ctx context.Context, userID, id int64, in todo.Update
 	if in.Done != nil {
 		done = *in.Done
 	}
-	out, err := scanTodo(s.db.queryRow(ctx, nil, qUpdateTodo, id, userID, title, done, now()).Scan)
+	var before listBefore
+	out, err := scanTodo(s.db.queryRow(ctx, nil, qUpdateTodo, id, userID, title, done, now()).Scan, s.listAfter(&before)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errTodoNotFound
 	}
 	if err != nil {
 		return nil, translate(err)
 	}
+	s.publish(userID, live.Updated, id, out, before, 0)
 	return out, nil
 }
 
 // Delete implements todo.Store in one statement.
 func (s *TodoStore) Delete(ctx context.Context, userID, id int64) error {
-	var deleted int64
-	err := s.db.queryRow(ctx, nil, qDeleteTodo, id, userID).Scan(&deleted)
+	var (
+		deleted int64
+		before  listBefore
+	)
+	err := s.db.queryRow(ctx, nil, qDeleteTodo, id, userID).Scan(append([]any{&deleted}, s.listAfter(&before)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return errTodoNotFound
 	}
-	return translate(err)
+	if err != nil {
+		return translate(err)
+	}
+	s.publish(userID, live.Deleted, id, nil, before, -1)
+	return nil
+}
+
+// listAfter is where a SQLite write's sqliteListAfter columns go.
+func (s *TodoStore) listAfter(b *listBefore) []any {
+	if s.db.pg {
+		return nil
+	}
+	return []any{&b.version, &b.count}
+}
+
+// publish hands a SQLite write's change to the live feed (on PostgreSQL
+// the trigger's NOTIFY does): the version and count after the change
+// are those before it moved by the trigger (see sqliteListAfter).
+func (s *TodoStore) publish(userID int64, kind live.Kind, id int64, t *todo.Todo, before listBefore, counted int64) {
+	if s.db.pg {
+		return
+	}
+	s.db.publish(live.Change{
+		UserID: userID, Kind: kind, TodoID: id, Todo: t,
+		Version: before.version + 1, TotalCount: before.count + counted,
+	})
 }

@@ -36,6 +36,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	TodoConnection() TodoConnectionResolver
 }
 
@@ -78,12 +79,24 @@ type ComplexityRoot struct {
 		VerifyUserData func(childComplexity int, input model.VerifyUserDataInput) int
 	}
 
+	Subscription struct {
+		TodoChanged func(childComplexity int) int
+	}
+
 	Todo struct {
 		CreatedAt func(childComplexity int) int
 		Done      func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Title     func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	TodoChange struct {
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		Todo       func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+		Version    func(childComplexity int) int
 	}
 
 	TodoConnection struct {
@@ -130,6 +143,9 @@ type QueryResolver interface {
 	DecryptData(ctx context.Context, input model.DecryptDataInput) (json.RawMessage, error)
 	VerifyUserData(ctx context.Context, input model.VerifyUserDataInput) (bool, error)
 	CheckSession(ctx context.Context) (bool, error)
+}
+type SubscriptionResolver interface {
+	TodoChanged(ctx context.Context) (<-chan *model.TodoChange, error)
 }
 type TodoConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *todo.Connection) (int, error)
@@ -351,6 +367,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.VerifyUserData(childComplexity, args["input"].(model.VerifyUserDataInput)), true
 
+	case "Subscription.todoChanged":
+		if e.ComplexityRoot.Subscription.TodoChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.TodoChanged(childComplexity), true
+
 	case "Todo.createdAt":
 		if e.ComplexityRoot.Todo.CreatedAt == nil {
 			break
@@ -381,6 +404,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Todo.UpdatedAt(childComplexity), true
+
+	case "TodoChange.id":
+		if e.ComplexityRoot.TodoChange.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoChange.ID(childComplexity), true
+	case "TodoChange.kind":
+		if e.ComplexityRoot.TodoChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoChange.Kind(childComplexity), true
+	case "TodoChange.todo":
+		if e.ComplexityRoot.TodoChange.Todo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoChange.Todo(childComplexity), true
+	case "TodoChange.totalCount":
+		if e.ComplexityRoot.TodoChange.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoChange.TotalCount(childComplexity), true
+	case "TodoChange.version":
+		if e.ComplexityRoot.TodoChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TodoChange.Version(childComplexity), true
 
 	case "TodoConnection.edges":
 		if e.ComplexityRoot.TodoConnection.Edges == nil {
@@ -518,6 +572,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -543,7 +614,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "auth.graphqls" "directives.graphqls" "errors.graphqls" "todos.graphqls" "wxdata.graphqls"
+//go:embed "auth.graphqls" "directives.graphqls" "errors.graphqls" "live.graphqls" "todos.graphqls" "wxdata.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -558,6 +629,7 @@ var sources = []*ast.Source{
 	{Name: "auth.graphqls", Input: sourceData("auth.graphqls"), BuiltIn: false},
 	{Name: "directives.graphqls", Input: sourceData("directives.graphqls"), BuiltIn: false},
 	{Name: "errors.graphqls", Input: sourceData("errors.graphqls"), BuiltIn: false},
+	{Name: "live.graphqls", Input: sourceData("live.graphqls"), BuiltIn: false},
 	{Name: "todos.graphqls", Input: sourceData("todos.graphqls"), BuiltIn: false},
 	{Name: "wxdata.graphqls", Input: sourceData("wxdata.graphqls"), BuiltIn: false},
 }
@@ -605,6 +677,22 @@ func (ec *executionContext) childFields_Todo(ctx context.Context, field graphql.
 		return ec.fieldContext_Todo_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Todo", field.Name)
+}
+
+func (ec *executionContext) childFields_TodoChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_TodoChange_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_TodoChange_id(ctx, field)
+	case "todo":
+		return ec.fieldContext_TodoChange_todo(ctx, field)
+	case "version":
+		return ec.fieldContext_TodoChange_version(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TodoChange_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TodoChange", field.Name)
 }
 
 func (ec *executionContext) childFields_TodoConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2090,6 +2178,51 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_todoChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_todoChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().TodoChanged(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TodoChange
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TodoChange) graphql.Marshaler {
+			return ec.marshalNTodoChange2ᚖwxtodoᚋgraphᚋmodelᚐTodoChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_todoChanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TodoChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Todo_id(ctx context.Context, field graphql.CollectedField, obj *todo.Todo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2203,6 +2336,130 @@ func (ec *executionContext) _Todo_updatedAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Todo_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Todo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TodoChange_kind(ctx context.Context, field graphql.CollectedField, obj *model.TodoChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.TodoChangeKind) graphql.Marshaler {
+			return ec.marshalNTodoChangeKind2wxtodoᚋgraphᚋmodelᚐTodoChangeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TodoChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TodoChange", field, false, false, "TodoChangeKind")
+}
+
+func (ec *executionContext) _TodoChange_id(ctx context.Context, field graphql.CollectedField, obj *model.TodoChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoChange_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOID2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TodoChange_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TodoChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TodoChange_todo(ctx context.Context, field graphql.CollectedField, obj *model.TodoChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoChange_todo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Todo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *todo.Todo) graphql.Marshaler {
+			return ec.marshalOTodo2ᚖwxtodoᚋtodoᚐTodo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TodoChange_todo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TodoChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Todo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TodoChange_version(ctx context.Context, field graphql.CollectedField, obj *model.TodoChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TodoChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TodoChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TodoChange_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.TodoChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TodoChange_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TodoChange_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TodoChange", field, false, false, "Int")
 }
 
 func (ec *executionContext) _TodoConnection_edges(ctx context.Context, field graphql.CollectedField, obj *todo.Connection) (ret graphql.Marshaler) {
@@ -4215,6 +4472,26 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "todoChanged":
+		return ec._Subscription_todoChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var todoImplementors = []string{"Todo"}
 
 func (ec *executionContext) _Todo(ctx context.Context, sel ast.SelectionSet, obj *todo.Todo) graphql.Marshaler {
@@ -4248,6 +4525,59 @@ func (ec *executionContext) _Todo(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Todo_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var todoChangeImplementors = []string{"TodoChange"}
+
+func (ec *executionContext) _TodoChange(ctx context.Context, sel ast.SelectionSet, obj *model.TodoChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, todoChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TodoChange")
+		case "kind":
+			out.Values[i] = ec._TodoChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._TodoChange_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "todo":
+			out.Values[i] = ec._TodoChange_todo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._TodoChange_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._TodoChange_totalCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -4895,6 +5225,24 @@ func (ec *executionContext) marshalNTodo2ᚖwxtodoᚋtodoᚐTodo(ctx context.Con
 	return ec._Todo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNTodoChange2ᚖwxtodoᚋgraphᚋmodelᚐTodoChange(ctx context.Context, sel ast.SelectionSet, v *model.TodoChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TodoChange!")
+		return graphql.Null
+	}
+	return ec._TodoChange(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTodoChangeKind2wxtodoᚋgraphᚋmodelᚐTodoChangeKind(ctx context.Context, v any) (model.TodoChangeKind, error) {
+	var res model.TodoChangeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTodoChangeKind2wxtodoᚋgraphᚋmodelᚐTodoChangeKind(ctx context.Context, sel ast.SelectionSet, v model.TodoChangeKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNTodoConnection2ᚖwxtodoᚋtodoᚐConnection(ctx context.Context, sel ast.SelectionSet, v *todo.Connection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TodoConnection!")
@@ -5119,6 +5467,24 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := scalar.UnmarshalInt64ID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := scalar.MarshalInt64ID(*v)
 	return res
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -42,6 +43,8 @@ type Options struct {
 	DocumentLimits *DocumentLimits
 	// Observer, when set, learns of every operation (metrics).
 	Observer OperationObserver
+	// Live, when set, serves subscriptions over WebSocket and SSE.
+	Live *LiveOptions
 }
 
 // Default limits. A full page (todos(first: 100) with every field) costs
@@ -93,6 +96,11 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 		docLimits = *opt.DocumentLimits
 	}
 	lane := newLane(opt.NewDocumentShare, validated, func(q string) *gqlerror.Error { return docLimits.checkText(q, MaxTokens) })
+	if opt.Live != nil {
+		// Documents sent over a socket or a stream pass the lane too.
+		srv.AddTransport(lane.admit(newWebsocketTransport(*opt.Live, log)))
+		srv.AddTransport(lane.admit(transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}))
+	}
 	srv.AddTransport(lane.admit(getTransport{}))
 	srv.AddTransport(lane.admit(transport.POST{}))
 	srv.AddTransport(unsupported{})
@@ -128,6 +136,13 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 }
 
 var errPanic = errors.New("panic in resolver")
+
+func orDefaultDuration(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
 
 func orDefault(v, def int) int {
 	if v > 0 {

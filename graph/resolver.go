@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"wxtodo/auth"
+	"wxtodo/live"
 	"wxtodo/todo"
 	"wxtodo/user"
 	"wxtodo/wxdata"
@@ -27,6 +28,9 @@ type Resolver struct {
 	UserService *user.Service
 	TodoService *todo.Service
 	DataService *wxdata.Service
+	// Live fans the todoChanged subscription out; nil serves no
+	// subscriptions.
+	Live *live.Hub
 }
 
 // selectsPage reports whether a todos query selects the page itself, not

@@ -29,6 +29,10 @@ type Metrics struct {
 	httpDuration      *prometheus.HistogramVec
 	wechatCalls       *prometheus.CounterVec
 	wechatDuration    *prometheus.HistogramVec
+	liveSockets       prometheus.Gauge
+	liveSubscriptions prometheus.Gauge
+	liveEvents        *prometheus.CounterVec
+	liveFeedLost      prometheus.Counter
 }
 
 // New returns metrics registered on a new registry, with the Go runtime
@@ -63,8 +67,28 @@ func New() *Metrics {
 			Help:    "Latency of one call to WeChat's API, by API.",
 			Buckets: latencyBuckets,
 		}, []string{"api"}),
+		liveSockets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wxtodo_live_sockets",
+			Help: "Open subscription sockets (WebSocket connections past connection_init, and SSE streams).",
+		}),
+		liveSubscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wxtodo_live_subscriptions",
+			Help: "Active todoChanged subscriptions.",
+		}),
+		liveEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxtodo_live_events_total",
+			Help: "Live events by outcome: delivered to a subscriber, dropped (its buffer was full), or resynced (a RESYNC sent in place of what was dropped or lost).",
+		}, []string{"outcome"}),
+		liveFeedLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxtodo_live_listener_reconnects_total",
+			Help: "Times the database listener of live updates was lost and connected again.",
+		}),
+	}
+	for _, o := range []string{"delivered", "dropped", "resynced"} {
+		m.liveEvents.WithLabelValues(o)
 	}
 	m.reg.MustRegister(
+		m.liveSockets, m.liveSubscriptions, m.liveEvents, m.liveFeedLost,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.operations, m.operationDuration,
@@ -116,3 +140,15 @@ func (m *Metrics) ObserveWeChat(api, outcome string, d time.Duration) {
 	m.wechatCalls.WithLabelValues(api, outcome).Inc()
 	m.wechatDuration.WithLabelValues(api).Observe(d.Seconds())
 }
+
+// ObserveSockets implements live.Observer.
+func (m *Metrics) ObserveSockets(delta int) { m.liveSockets.Add(float64(delta)) }
+
+// ObserveSubscriptions implements live.Observer.
+func (m *Metrics) ObserveSubscriptions(delta int) { m.liveSubscriptions.Add(float64(delta)) }
+
+// ObserveEvent implements live.Observer.
+func (m *Metrics) ObserveEvent(outcome string) { m.liveEvents.WithLabelValues(outcome).Inc() }
+
+// ObserveFeedLost implements live.Observer.
+func (m *Metrics) ObserveFeedLost() { m.liveFeedLost.Inc() }

@@ -26,9 +26,19 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		// One derived request for what the handlers need: the ID and
-		// client IP (logs, rate limits) and the deadline.
-		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-		defer cancel()
+		// client IP (logs, rate limits) and the deadline. A subscription's
+		// socket or stream lives for as long as the client keeps it: no
+		// deadline, and none of the server's read and write timeouts.
+		ctx := r.Context()
+		if streams(r) {
+			rc := http.NewResponseController(w)
+			rc.SetReadDeadline(time.Time{})  //nolint:errcheck // not every writer has deadlines
+			rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+			defer cancel()
+		}
 		ctx = reqctx.With(ctx, id, s.clientIP(r))
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -49,6 +59,18 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 			slog.String("client_ip", reqctx.ClientIP(ctx)),
 		)
 	})
+}
+
+// streams reports whether a request opens a subscription's socket (a
+// WebSocket upgrade) or stream (SSE) on /query.
+func streams(r *http.Request) bool {
+	if r.URL.Path != GraphQLPath {
+		return false
+	}
+	if r.Method == http.MethodGet && strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return true
+	}
+	return r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 // route labels a request for metrics by the route pattern it matched,

@@ -51,6 +51,11 @@ type Mutation struct {
 type Query struct {
 }
 
+// Live updates, over WebSocket on /query (the graphql-transport-ws subprotocol, or the
+// legacy graphql-ws) or over Server-Sent Events (POST /query with `Accept: text/event-stream`).
+type Subscription struct {
+}
+
 // Signed user data from a WeChat API, as the mini-program received it.
 type VerifyUserDataInput struct {
 	// The `rawData` string, exactly as received.
@@ -253,6 +258,71 @@ func (e *ErrorReason) UnmarshalJSON(b []byte) error {
 }
 
 func (e ErrorReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What happened to a todo.
+type TodoChangeKind string
+
+const (
+	// A todo was created.
+	TodoChangeKindCreated TodoChangeKind = "CREATED"
+	// A todo was changed.
+	TodoChangeKindUpdated TodoChangeKind = "UPDATED"
+	// A todo was deleted.
+	TodoChangeKindDeleted TodoChangeKind = "DELETED"
+	// Changes may have been lost (this subscriber fell behind, or the server lost its database
+	// listener for a while): refetch the list.
+	TodoChangeKindResync TodoChangeKind = "RESYNC"
+)
+
+var AllTodoChangeKind = []TodoChangeKind{
+	TodoChangeKindCreated,
+	TodoChangeKindUpdated,
+	TodoChangeKindDeleted,
+	TodoChangeKindResync,
+}
+
+func (e TodoChangeKind) IsValid() bool {
+	switch e {
+	case TodoChangeKindCreated, TodoChangeKindUpdated, TodoChangeKindDeleted, TodoChangeKindResync:
+		return true
+	}
+	return false
+}
+
+func (e TodoChangeKind) String() string {
+	return string(e)
+}
+
+func (e *TodoChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TodoChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TodoChangeKind", str)
+	}
+	return nil
+}
+
+func (e TodoChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TodoChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TodoChangeKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

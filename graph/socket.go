@@ -1,0 +1,342 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"wxtodo/auth"
+	"wxtodo/errcode"
+	"wxtodo/live"
+)
+
+// LiveOptions configure subscriptions over WebSocket (and SSE).
+type LiveOptions struct {
+	Hub  *live.Hub
+	Auth *auth.Service
+	// KeepAlive is how often an idle socket hears from the server (a ping
+	// in graphql-transport-ws, "ka" in graphql-ws): below nginx's and
+	// WeChat's idle timeouts (60s). A graphql-transport-ws client that
+	// answers no ping for two intervals is cut off.
+	KeepAlive time.Duration
+	// InitTimeout is how long a new socket may take to send
+	// connection_init.
+	InitTimeout time.Duration
+	// MaxMessageBytes bounds one message from the client.
+	MaxMessageBytes int64
+}
+
+// Defaults of LiveOptions.
+const (
+	DefaultKeepAlive       = 25 * time.Second
+	DefaultInitTimeout     = 10 * time.Second
+	DefaultMaxMessageBytes = 64 << 10
+)
+
+// websocketTransport serves subscriptions over WebSocket on /query, with
+// both subprotocols (a client that names none gets graphql-ws), and
+// registers each socket with the hub once connection_init has brought a
+// valid token, so that a logout, an expiry, a limit or a shutdown closes
+// it with a code a client can act on (see live's Close codes).
+type websocketTransport struct {
+	ws   transport.Websocket
+	opt  LiveOptions
+	log  *slog.Logger
+	seen func() // test hook
+}
+
+var _ graphql.Transport = (*websocketTransport)(nil)
+
+func newWebsocketTransport(opt LiveOptions, log *slog.Logger) *websocketTransport {
+	if opt.KeepAlive <= 0 {
+		opt.KeepAlive = DefaultKeepAlive
+	}
+	if opt.InitTimeout <= 0 {
+		opt.InitTimeout = DefaultInitTimeout
+	}
+	if opt.MaxMessageBytes <= 0 {
+		opt.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	t := &websocketTransport{opt: opt, log: log}
+	limit := opt.MaxMessageBytes
+	t.ws = transport.Websocket{
+		Implementation:        codedImplementation{},
+		InitFunc:              t.init,
+		InitTimeout:           opt.InitTimeout,
+		KeepAlivePingInterval: opt.KeepAlive,
+		PingPongInterval:      opt.KeepAlive,
+		PayloadReadLimit:      &limit,
+		CloseFunc: func(ctx context.Context, _ int) {
+			if st := socketFrom(ctx); st != nil {
+				st.release()
+			}
+		},
+		ErrorFunc: func(ctx context.Context, err error) {
+			// A peer that went away without a close is no error of ours.
+			log.DebugContext(ctx, "websocket", "err", err)
+		},
+	}
+	return t
+}
+
+// Supports takes WebSocket upgrades.
+func (t *websocketTransport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
+}
+
+// Do serves one socket until it closes. A handshake the WebSocket
+// library would refuse is answered here, in GraphQL's shape with a code
+// (the library's answer is plain text, and gqlgen writes its own after it).
+func (t *websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if msg := badHandshake(r); msg != "" {
+		w.Header().Set("Content-Type", "application/json")
+		status := http.StatusBadRequest
+		if strings.HasPrefix(msg, "origin") {
+			status = http.StatusForbidden
+		}
+		writeResponse(w, status, exec, r, requestError(errcode.BadRequest, msg))
+		return
+	}
+	st := &socketState{}
+	ctx := context.WithValue(r.Context(), socketKey{}, st)
+	t.ws.Do(w, r.WithContext(ctx), exec)
+	st.release()
+}
+
+// badHandshake says what is wrong with a WebSocket handshake, as RFC 6455
+// and github.com/coder/websocket's Accept see it, or "" when nothing is.
+func badHandshake(r *http.Request) string {
+	switch {
+	case r.Method != http.MethodGet:
+		return "a WebSocket handshake is a GET"
+	case !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket"):
+		return "send a WebSocket handshake (Connection: Upgrade, Upgrade: websocket), a POST of application/json, or a query as GET"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "Sec-WebSocket-Version must be 13"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "Sec-WebSocket-Key is missing"
+	}
+	// A page of another site may not open a socket on this one's
+	// behalf (clients that are no browser send no Origin).
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || !strings.EqualFold(u.Host, r.Host) {
+			return "origin: the Origin header names another site"
+		}
+	}
+	return ""
+}
+
+// headerHas reports whether a comma-separated header has token.
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// init authenticates a socket at connection_init: the token comes from
+// the payload's Authorization, else from the handshake's header. A socket
+// without a valid one closes with 4403.
+func (t *websocketTransport) init(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	st := socketFrom(ctx)
+	header := auth.Authorization(ctx)
+	if a := payload.Authorization(); a != "" {
+		header = a
+		ctx = t.opt.Auth.WithCredentials(ctx, a)
+	}
+	c, err := auth.Require(ctx)
+	if err != nil {
+		reason := "UNAUTHENTICATED"
+		if e := errcode.As(err); e != nil && e.Code == errcode.Unauthenticated {
+			reason = e.Reason + ": " + e.Message
+		} else {
+			t.log.WarnContext(ctx, "websocket: authenticate", "err", err)
+			reason = "could not check the token; try again"
+		}
+		return refuse(ctx, live.CloseForbidden, reason)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	st.cancel = cancel
+	sock, err := t.opt.Hub.Open(c.User.ID, c.Session.ID, st.closeWith, func() { t.recheck(st, header) })
+	switch {
+	case errors.Is(err, live.ErrTooManySockets):
+		cancel()
+		return refuse(ctx, live.CloseTooMany, fmt.Sprintf("too many sockets for this user (at most %d)", t.opt.Hub.SocketLimit()))
+	case err != nil:
+		cancel()
+		return refuse(ctx, live.CloseServiceRestart, "server restarting: reconnect")
+	}
+	st.open(sock, c.Session.ExpiresAt, func() { t.recheck(st, header) })
+	return ctx, nil, nil
+}
+
+// recheck checks the socket's session again (at its expiry, or after the
+// feed was lost), and closes the socket with 4401 when it has ended.
+func (t *websocketTransport) recheck(st *socketState, header string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	token, _ := auth.Bearer(header)
+	sess, _, err := t.opt.Auth.Authenticate(ctx, token)
+	switch {
+	case err == nil:
+		st.arm(sess.ExpiresAt)
+	case errcode.Code(err) == errcode.Unauthenticated:
+		e := errcode.As(err)
+		st.closeWith(live.CloseUnauthorized, "session ended ("+e.Reason+"): log in again")
+	default:
+		// The database did not answer: ask again in a while.
+		t.log.Warn("websocket: check session", "err", err)
+		st.arm(time.Now().Add(30 * time.Second))
+	}
+}
+
+func refuse(ctx context.Context, code int, reason string) (context.Context, *transport.InitPayload, error) {
+	ctx = transport.WithWebsocketCloseCode(ctx, code)
+	reason = live.Reason(reason)
+	ctx = transport.AppendCloseReason(ctx, reason)
+	return ctx, nil, errors.New(reason)
+}
+
+type socketKey struct{}
+
+func socketFrom(ctx context.Context) *socketState {
+	st, _ := ctx.Value(socketKey{}).(*socketState)
+	return st
+}
+
+// socketState is one socket's registration, and the close code and
+// reason it is to be closed with, which gqlgen's transport (closing with
+// 1000 when the socket's context ends) leaves to codedConn.
+type socketState struct {
+	mu      sync.Mutex
+	code    int
+	reason  string
+	cancel  context.CancelFunc
+	sock    *live.Socket
+	timer   *time.Timer
+	recheck func()
+	closed  bool
+}
+
+func (s *socketState) open(sock *live.Socket, expires time.Time, recheck func()) {
+	s.mu.Lock()
+	s.sock, s.recheck = sock, recheck
+	s.mu.Unlock()
+	s.arm(expires)
+}
+
+// arm rechecks the session when it expires (other requests of the device
+// may have moved the expiry meanwhile).
+func (s *socketState) arm(at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.recheck == nil {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(time.Until(at)+100*time.Millisecond, s.recheck)
+}
+
+// closeWith closes the socket with the code and reason.
+func (s *socketState) closeWith(code int, reason string) {
+	s.mu.Lock()
+	if s.code == 0 {
+		s.code, s.reason = code, live.Reason(reason)
+	}
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (s *socketState) closeCode() (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code, s.reason
+}
+
+// release forgets the socket: it has closed.
+func (s *socketState) release() {
+	s.mu.Lock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	sock, cancel := s.sock, s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if sock != nil {
+		sock.Release()
+	}
+}
+
+func (s *socketState) socket() *live.Socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sock
+}
+
+// codedImplementation is gqlgen's WebSocket implementation (on
+// github.com/coder/websocket) with the close code and reason of the
+// socket's state in place of gqlgen's.
+type codedImplementation struct {
+	transport.CoderWebsocketImplementation
+}
+
+func (i codedImplementation) Accept(w http.ResponseWriter, r *http.Request, opt transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := i.CoderWebsocketImplementation.Accept(w, r, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &codedConn{WebsocketConn: conn, st: socketFrom(r.Context())}, nil
+}
+
+type codedConn struct {
+	transport.WebsocketConn
+	st *socketState
+}
+
+// WriteClose closes with the code and reason the socket was closed for,
+// if any.
+func (c *codedConn) WriteClose(code int, reason string) error {
+	if c.st != nil {
+		if own, why := c.st.closeCode(); own != 0 {
+			code, reason = own, why
+		}
+	}
+	return c.WebsocketConn.WriteClose(code, reason)
+}
+
+// SetReadLimit and SetReadDeadline pass gqlgen's payload limit and pong
+// deadline on.
+func (c *codedConn) SetReadLimit(limit int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(limit)
+	}
+}
+
+func (c *codedConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+package live_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"wxtodo/apitest"
+	"wxtodo/db/dbtest"
+	"wxtodo/wechat/wechattest"
+)
+
+const (
+	subscription = `subscription { todoChanged { kind id version totalCount todo { id title done } } }`
+	createTodo   = `mutation($title: String!) { createTodo(input: {title: $title}) { id } }`
+	updateTodo   = `mutation($id: ID!, $done: Boolean) { updateTodo(id: $id, input: {done: $done}) { id } }`
+	deleteTodo   = `mutation($id: ID!) { deleteTodo(id: $id) }`
+	listState    = `{ todos { version totalCount } }`
+	wait         = 5 * time.Second
+)
+
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+// create makes a todo as the token's user and returns its ID.
+func create(tb testing.TB, s *apitest.Server, token, title string) string {
+	tb.Helper()
+	var d struct{ CreateTodo struct{ ID string } }
+	s.OK(tb, createTodo, &d, apitest.As(token), apitest.Vars(map[string]any{"title": title}))
+	return d.CreateTodo.ID
+}
+
+// list returns the token's user's list version and totalCount.
+func list(tb testing.TB, s *apitest.Server, token string) (version, total int) {
+	tb.Helper()
+	var d struct {
+		Todos struct{ Version, TotalCount int }
+	}
+	s.OK(tb, listState, &d, apitest.As(token))
+	return d.Todos.Version, d.Todos.TotalCount
+}
+
+// subscribe opens a socket signed in with token and starts todoChanged
+// as subscription "1".
+func subscribe(tb testing.TB, s *apitest.Server, protocol, token string) *apitest.Socket {
+	tb.Helper()
+	ws, err := s.DialSocket(tb, protocol, bearer(token))
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	ws.MustInit(tb, nil)
+	ws.Subscribe(tb, "1", subscription)
+	waitSubscribed(tb, s, 1)
+	return ws
+}
+
+// waitSubscribed waits until the server holds n subscriptions: a
+// subscribe message has no answer to wait for.
+func waitSubscribed(tb testing.TB, s *apitest.Server, n int) {
+	tb.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		if _, subs := s.Hub.Counts(); subs == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			_, subs := s.Hub.Counts()
+			tb.Fatalf("%d subscriptions after %s, want %d", subs, wait, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSubscriptionSeesEveryChange: over graphql-transport-ws, graphql-ws
+// and a socket naming no subprotocol (which gets graphql-ws), a
+// subscriber sees a create, an update and a delete made over HTTP, each
+// with the todo after it (none for a delete) and the list's version and
+// totalCount as a query reads them right after.
+func TestSubscriptionSeesEveryChange(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{})
+		for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS, ""} {
+			t.Run("protocol="+cmpOr(proto, "none"), func(t *testing.T) {
+				token, _ := s.Login(t, "phone-"+cmpOr(proto, "none"))
+				ws := subscribe(t, s, proto, token)
+				if proto == "" && ws.Protocol != apitest.LegacyWS {
+					t.Errorf("a client naming no subprotocol got %q, want graphql-ws", ws.Protocol)
+				}
+				defer func() {
+					ws.Close()
+					waitSubscribed(t, s, 0)
+				}()
+
+				check := func(what string, c apitest.Change, kind, id string, done bool) {
+					t.Helper()
+					v, n := list(t, s, token)
+					if c.Kind != kind || c.ID == nil || *c.ID != id {
+						t.Errorf("%s: got %s of %v, want %s of %s", what, c.Kind, c.ID, kind, id)
+					}
+					if c.Version != v || c.TotalCount != n {
+						t.Errorf("%s: event has version %d, totalCount %d; the list has %d, %d", what, c.Version, c.TotalCount, v, n)
+					}
+					switch {
+					case kind == "DELETED" && c.Todo != nil:
+						t.Errorf("%s: todo %+v, want null", what, c.Todo)
+					case kind != "DELETED" && (c.Todo == nil || c.Todo.ID != id || c.Todo.Title != "milk" || c.Todo.Done != done):
+						t.Errorf("%s: todo %+v, want %s milk done=%v", what, c.Todo, id, done)
+					}
+				}
+				id := create(t, s, token, "milk")
+				check("create", ws.NextChange(t, "1", wait), "CREATED", id, false)
+				s.OK(t, updateTodo, nil, apitest.As(token), apitest.Vars(map[string]any{"id": id, "done": true}))
+				check("update", ws.NextChange(t, "1", wait), "UPDATED", id, true)
+				s.OK(t, deleteTodo, nil, apitest.As(token), apitest.Vars(map[string]any{"id": id}))
+				check("delete", ws.NextChange(t, "1", wait), "DELETED", id, false)
+			})
+		}
+	})
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TestSubscribersSeeOnlyTheirOwnChanges: bob never receives alice's
+// events, and alice's two devices both receive hers.
+func TestSubscribersSeeOnlyTheirOwnChanges(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{})
+		alice, _ := s.Login(t, "alice")
+		alicePC := device(t, s, "alice", "pc")
+		bob, _ := s.Login(t, "bob")
+		phone := subscribe(t, s, apitest.TransportWS, alice)
+		pc, err := s.DialSocket(t, apitest.TransportWS, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc.MustInit(t, map[string]any{"Authorization": "Bearer " + alicePC})
+		pc.Subscribe(t, "pc", subscription)
+		waitSubscribed(t, s, 2)
+		bobs, err := s.DialSocket(t, apitest.LegacyWS, bearer(bob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobs.MustInit(t, nil)
+		bobs.Subscribe(t, "1", subscription)
+		waitSubscribed(t, s, 3)
+
+		for i := range 3 {
+			id := create(t, s, alice, fmt.Sprint("alice's ", i))
+			for _, got := range []apitest.Change{phone.NextChange(t, "1", wait), pc.NextChange(t, "pc", wait)} {
+				if got.Kind != "CREATED" || got.ID == nil || *got.ID != id {
+					t.Errorf("alice's device got %+v, want CREATED %s", got, id)
+				}
+			}
+		}
+		bobs.Quiet(t, 300*time.Millisecond)
+		id := create(t, s, bob, "bob's")
+		if got := bobs.NextChange(t, "1", wait); got.ID == nil || *got.ID != id {
+			t.Errorf("bob got %+v, want his own %s", got, id)
+		}
+		phone.Quiet(t, 300*time.Millisecond)
+	})
+}
+
+// TestSocketAuthentication: a socket without a valid token at
+// connection_init (none, malformed, unknown, expired, logged out) closes
+// with 4403 and a reason naming why; a token in connection_init's payload
+// works as well as the handshake's header and wins over it.
+func TestSocketAuthentication(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{SessionTTL: time.Second})
+		expired, _ := s.Login(t, "expired")
+		loggedOut, _ := s.Login(t, "logged-out")
+		s.OK(t, `mutation { logout }`, nil, apitest.As(loggedOut))
+		time.Sleep(1100 * time.Millisecond)
+		valid, _ := s.Login(t, "valid")
+
+		for _, tc := range []struct {
+			name    string
+			header  http.Header
+			payload map[string]any
+			reason  string
+		}{
+			{"no token", nil, nil, "MISSING_TOKEN"},
+			{"not bearer", http.Header{"Authorization": {"Basic abc"}}, nil, "INVALID_TOKEN"},
+			{"unknown token", bearer("wxt_0000000000000000000000000000000000000000000"), nil, "INVALID_TOKEN"},
+			{"expired token", bearer(expired), nil, "EXPIRED_TOKEN"},
+			{"logged out", nil, map[string]any{"Authorization": "Bearer " + loggedOut}, "INVALID_TOKEN"},
+			{"bad payload over a good header", bearer(valid), map[string]any{"Authorization": "Bearer nope"}, "INVALID_TOKEN"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+					ws, err := s.DialSocket(t, proto, tc.header)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := ws.Init(t, tc.payload); got.Type == "connection_ack" {
+						t.Fatalf("%s: acknowledged", proto)
+					}
+					code, reason := ws.Closed(t, wait)
+					if code != 4403 || !strings.Contains(reason, tc.reason) {
+						t.Errorf("%s: closed %d %q, want 4403 with %s", proto, code, reason, tc.reason)
+					}
+				}
+			})
+		}
+		t.Run("token in payload", func(t *testing.T) {
+			ws, err := s.DialSocket(t, apitest.TransportWS, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws.MustInit(t, map[string]any{"Authorization": "Bearer " + valid})
+			ws.Subscribe(t, "1", subscription)
+			waitSubscribed(t, s, 1)
+			create(t, s, valid, "x")
+			if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" {
+				t.Errorf("got %+v, want CREATED", got)
+			}
+		})
+	})
+}
+
+// TestSocketClosesWhenItsSessionEnds: a logout, of the socket's own
+// session only, closes the socket with 4401; so does the session's
+// expiry while the socket is open.
+func TestSocketClosesWhenItsSessionEnds(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		t.Run("logout", func(t *testing.T) {
+			s := apitest.New(t, url, apitest.Options{})
+			token, _ := s.Login(t, "leaving")
+			other := device(t, s, "leaving", "pc")
+			ws := subscribe(t, s, apitest.TransportWS, token)
+			stays := subscribe2(t, s, other)
+			s.OK(t, `mutation { logout }`, nil, apitest.As(token))
+			if code, reason := ws.Closed(t, wait); code != 4401 {
+				t.Errorf("closed %d %q, want 4401", code, reason)
+			}
+			if code, _ := stays.Closed(t, 300*time.Millisecond); code != -1 {
+				t.Errorf("the other device's socket closed %d, want it open", code)
+			}
+		})
+		t.Run("expiry", func(t *testing.T) {
+			s := apitest.New(t, url, apitest.Options{SessionTTL: 2 * time.Second})
+			token, _ := s.Login(t, "expiring")
+			ws := subscribe(t, s, apitest.LegacyWS, token)
+			if code, _ := ws.Closed(t, time.Second); code != -1 {
+				t.Fatalf("closed %d before the session expired", code)
+			}
+			if code, reason := ws.Closed(t, 5*time.Second); code != 4401 || !strings.Contains(reason, "EXPIRED_TOKEN") {
+				t.Errorf("closed %d %q, want 4401 with EXPIRED_TOKEN", code, reason)
+			}
+		})
+	})
+}
+
+// device signs the user of code in again, as another device (with a code
+// of its own: the same code again would be a retry of the first login),
+// and returns its token.
+func device(tb testing.TB, s *apitest.Server, code, name string) string {
+	tb.Helper()
+	s.WeChat.On(code+"-"+name, wechattest.Reply{As: code})
+	token, _ := s.Login(tb, code+"-"+name)
+	return token
+}
+
+// subscribe2 is subscribe for a second socket on the same server.
+func subscribe2(tb testing.TB, s *apitest.Server, token string) *apitest.Socket {
+	tb.Helper()
+	_, before := s.Hub.Counts()
+	ws, err := s.DialSocket(tb, apitest.TransportWS, bearer(token))
+	if err != nil {
+		tb.Fatalf("dial: %v", err)
+	}
+	ws.MustInit(tb, nil)
+	ws.Subscribe(tb, "1", subscription)
+	waitSubscribed(tb, s, before+1)
+	return ws
+}
+
+// TestSocketLimits: past WS_MAX_SOCKETS_PER_USER a user's new socket
+// closes with 4429 (another user's does not), and past
+// WS_MAX_SUBSCRIPTIONS_PER_SOCKET so does the socket.
+func TestSocketLimits(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{MaxSockets: 2, MaxSubscriptions: 2})
+	token, _ := s.Login(t, "many-devices")
+	other, _ := s.Login(t, "other")
+	open := func(token string) *apitest.Socket {
+		t.Helper()
+		ws, err := s.DialSocket(t, apitest.TransportWS, bearer(token))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ws
+	}
+	first := open(token)
+	first.MustInit(t, nil)
+	open(token).MustInit(t, nil)
+	third := open(token)
+	if got := third.Init(t, nil); got.Type == "connection_ack" {
+		t.Fatal("a third socket was acknowledged")
+	}
+	if code, reason := third.Closed(t, wait); code != 4429 || !strings.Contains(reason, "at most 2") {
+		t.Errorf("third socket closed %d %q, want 4429 naming the limit", code, reason)
+	}
+	open(other).MustInit(t, nil)
+
+	first.Subscribe(t, "a", subscription)
+	first.Subscribe(t, "b", subscription)
+	waitSubscribed(t, s, 2)
+	first.Subscribe(t, "c", subscription)
+	if code, reason := first.Closed(t, wait); code != 4429 || !strings.Contains(reason, "subscriptions") {
+		t.Errorf("third subscription: socket closed %d %q, want 4429 naming the limit", code, reason)
+	}
+}
+
+// TestSocketOutlivesTheRequestDeadline: a socket idle for 40 seconds,
+// past REQUEST_TIMEOUT and the server's keep-alive interval, stays up and
+// still delivers.
+func TestSocketOutlivesTheRequestDeadline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 40 seconds")
+	}
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{RequestTimeout: 2 * time.Second})
+	token, _ := s.Login(t, "idle")
+	for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+		ws := subscribe2(t, s, token)
+		if proto == apitest.LegacyWS {
+			var err error
+			if ws, err = s.DialSocket(t, proto, bearer(token)); err != nil {
+				t.Fatal(err)
+			}
+			ws.MustInit(t, nil)
+			ws.Subscribe(t, "1", subscription)
+			waitSubscribed(t, s, 2)
+		}
+		defer func(ws *apitest.Socket) {
+			if code, reason := ws.Closed(t, 0); code != -1 {
+				t.Errorf("%s socket closed %d %q while idle", proto, code, reason)
+				return
+			}
+			create(t, s, token, "after 40s")
+			if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" {
+				t.Errorf("%s: got %+v after idling", proto, got)
+			}
+		}(ws)
+	}
+	time.Sleep(40 * time.Second)
+}
