@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"wxtodo/apitest"
+	"wxtodo/db"
 	"wxtodo/db/dbtest"
 	"wxtodo/wechat/wechattest"
 )
@@ -352,4 +353,78 @@ func TestSocketOutlivesTheRequestDeadline(t *testing.T) {
 		}(ws)
 	}
 	time.Sleep(40 * time.Second)
+}
+
+// TestChangesCrossInstances: on PostgreSQL (directly and through
+// PgBouncer) a change made on instance B reaches a subscriber on A, and a
+// logout on B closes the session's socket on A with 4401.
+func TestChangesCrossInstances(t *testing.T) {
+	for name, url := range map[string]func(testing.TB) string{"postgres": dbtest.PostgresURL, "pgbouncer": dbtest.PgBouncerURL} {
+		t.Run(name, func(t *testing.T) {
+			url := url(t)
+			a := apitest.New(t, url, apitest.Options{})
+			b := apitest.New(t, url, apitest.Options{WeChat: a.WeChat})
+			token, _ := a.Login(t, "roaming")
+			ws := subscribe(t, a, apitest.TransportWS, token)
+			id := create(t, b, token, "made on B")
+			got := ws.NextChange(t, "1", wait)
+			if got.Kind != "CREATED" || got.ID == nil || *got.ID != id || got.Todo == nil || got.Todo.Title != "made on B" {
+				t.Errorf("A's subscriber got %+v, want B's CREATED %s", got, id)
+			}
+			if v, n := list(t, a, token); got.Version != v || got.TotalCount != n {
+				t.Errorf("event version %d, totalCount %d; list %d, %d", got.Version, got.TotalCount, v, n)
+			}
+			b.OK(t, `mutation { logout }`, nil, apitest.As(token))
+			if code, reason := ws.Closed(t, wait); code != 4401 {
+				t.Errorf("after a logout on B, A's socket closed %d %q, want 4401", code, reason)
+			}
+		})
+	}
+}
+
+// TestLostListenerResyncs: when PostgreSQL ends the instance's listener
+// (pg_terminate_backend), its subscribers get a RESYNC with the list as
+// it is once the listener is back, and then events again; the metrics
+// count the reconnect and the resync.
+func TestLostListenerResyncs(t *testing.T) {
+	s := apitest.New(t, dbtest.PostgresURL(t), apitest.Options{})
+	token, _ := s.Login(t, "unlucky")
+	ws := subscribe(t, s, apitest.LegacyWS, token)
+	create(t, s, token, "before")
+	if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" {
+		t.Fatalf("got %+v, want CREATED", got)
+	}
+	if n := dbtest.Exec(t, s.DB, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1 || current_schema()`, db.ListenerName); n != 1 {
+		t.Fatalf("terminated %d listeners, want 1", n)
+	}
+	got := ws.NextChange(t, "1", wait)
+	v, n := list(t, s, token)
+	if got.Kind != "RESYNC" || got.ID != nil || got.Todo != nil || got.Version != v || got.TotalCount != n {
+		t.Errorf("after the listener was lost: got %+v, want RESYNC of version %d, totalCount %d", got, v, n)
+	}
+	id := create(t, s, token, "after")
+	if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" || *got.ID != id {
+		t.Errorf("after the resync: got %+v, want CREATED %s", got, id)
+	}
+}
+
+// TestOtherSchemasChangesStayThere: NOTIFY channels are the database's,
+// so a deployment in another schema of the same database raises them
+// too; its changes (of a user with the same ID) reach no subscriber here.
+func TestOtherSchemasChangesStayThere(t *testing.T) {
+	here := apitest.New(t, dbtest.PostgresURL(t), apitest.Options{})
+	there := apitest.New(t, dbtest.PostgresURL(t), apitest.Options{WeChat: here.WeChat})
+	token, id := here.Login(t, "same-id")
+	theirs, theirID := there.Login(t, "same-id-there")
+	if id != theirID {
+		t.Fatalf("users %s and %s: the test needs one ID in both schemas", id, theirID)
+	}
+	ws := subscribe(t, here, apitest.TransportWS, token)
+	create(t, there, theirs, "elsewhere")
+	ws.Quiet(t, 500*time.Millisecond)
+	create(t, here, token, "here")
+	if got := ws.NextChange(t, "1", wait); got.Todo == nil || got.Todo.Title != "here" {
+		t.Errorf("got %+v, want this schema's change", got)
+	}
 }
