@@ -312,3 +312,43 @@ func TestShutdownTimeoutWaitsForHandlers(t *testing.T) {
 		t.Errorf("the login at WeChat during shutdown: %d sessions, want 1", n)
 	}
 }
+
+// TestShutdownClosesSocketsWith1012: on SIGTERM the subscription sockets,
+// hijacked connections http.Server.Shutdown does not see, close with
+// 1012 (service restart) so clients reconnect, and the process exits at
+// once instead of waiting SHUTDOWN_TIMEOUT for them.
+func TestShutdownClosesSocketsWith1012(t *testing.T) {
+	wx := wechattest.New(t)
+	p := startServerProcess(t, append(dbtest.Env(dbtest.SQLiteURL(t)), "WECHAT_APPID="+wechattest.AppID, "WECHAT_SECRET="+wechattest.Secret,
+		"WECHAT_API_BASE="+wx.URL, "SHUTDOWN_TIMEOUT=30s")...)
+	token, _ := p.Login(t, "subscriber")
+	var sockets []*apitest.Socket
+	for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+		ws, err := apitest.Dial(t, p.url, proto, http.Header{"Authorization": {"Bearer " + token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.MustInit(t, nil)
+		ws.Subscribe(t, "1", `subscription { todoChanged { kind } }`)
+		sockets = append(sockets, ws)
+	}
+	time.Sleep(200 * time.Millisecond) // the subscriptions start
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range sockets {
+		if code, reason := ws.Closed(t, 10*time.Second); code != 1012 {
+			t.Errorf("%s socket closed %d %q on shutdown, want 1012", ws.Protocol, code, reason)
+		}
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("server exit: %v, want a clean exit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("server still running 20s after SIGTERM: the sockets held it")
+	}
+	t.Logf("stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
