@@ -120,22 +120,34 @@ func TestSharedTokenCache(t *testing.T) {
 		}
 		return store, src, clk, caches
 	}
-	token := func(t *testing.T, tc *wechat.TokenCache) string {
-		t.Helper()
+	// token may only be called from the test's goroutine: it fails the
+	// test with Fatalf. Goroutines call tc.Token and hand back the result.
+	token := func(tb testing.TB, tc *wechat.TokenCache) string {
+		tb.Helper()
 		tok, err := tc.Token(ctx)
 		if err != nil {
-			t.Fatalf("Token: %v", err)
+			tb.Fatalf("Token: %v", err)
 		}
 		return tok
 	}
 
 	t.Run("one fetch for all instances, then one per lifetime, ahead of expiry", func(t *testing.T) {
 		store, src, clk, caches := setup()
+		errs := make(chan error, 30)
 		var wg sync.WaitGroup
 		for i := range 30 {
-			wg.Go(func() { token(t, caches[i%3]) })
+			wg.Go(func() {
+				_, err := caches[i%3].Token(ctx)
+				errs <- err
+			})
 		}
 		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+		}
 		if n := src.count(); n != 1 {
 			t.Fatalf("%d fetches for three instances, want 1", n)
 		}
@@ -175,12 +187,23 @@ func TestSharedTokenCache(t *testing.T) {
 		token(t, caches[0])
 		clk.add(2*time.Hour + time.Second) // expired
 		store.AcquireTokenLease(ctx, "wx1", "other", clk.now(), clk.now().Add(time.Minute))
-		done := make(chan string)
-		go func() { done <- token(t, caches[1]) }()
+		type result struct {
+			tok string
+			err error
+		}
+		done := make(chan result, 1) // buffered: the goroutine never blocks on a test that stopped
+		go func() {
+			tok, err := caches[1].Token(ctx)
+			done <- result{tok, err}
+		}()
 		time.Sleep(50 * time.Millisecond)
 		store.SaveToken(ctx, "wx1", "other", "sealed:tok-from-other", clk.now().Add(2*time.Hour), clk.now().Add(115*time.Minute))
-		if tok := <-done; tok != "tok-from-other" {
-			t.Errorf("got %q, want the token the other instance stored", tok)
+		r := <-done
+		if r.err != nil {
+			t.Fatalf("Token: %v", r.err)
+		}
+		if r.tok != "tok-from-other" {
+			t.Errorf("got %q, want the token the other instance stored", r.tok)
 		}
 		if n := src.count(); n != 1 {
 			t.Errorf("%d fetches, want 1", n)
