@@ -101,7 +101,7 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 		srv.AddTransport(lane.admit(newWebsocketTransport(*opt.Live, log)))
 		srv.AddTransport(lane.admit(transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}))
 	}
-	srv.AddTransport(lane.admit(getTransport{}))
+	srv.AddTransport(lane.admit(getTransport{tags: &listTags{version: r.TodoService.ListVersion}}))
 	srv.AddTransport(lane.admit(transport.POST{}))
 	srv.AddTransport(unsupported{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: newTextCache[string](1000, CacheTextBudget)})

@@ -17,8 +17,12 @@ import (
 // phone send a short hash). It is gqlgen's transport.GET but for its
 // answers, which all carry a code: a mutation over GET is 405
 // METHOD_NOT_ALLOWED with Allow: POST, and parameters that do not decode
-// are BAD_REQUEST without an echo of them.
-type getTransport struct{}
+// are BAD_REQUEST without an echo of them. A query of the caller's list
+// alone has an ETag, and If-None-Match gets 304 while it holds (see
+// listTags).
+type getTransport struct {
+	tags *listTags
+}
 
 var _ graphql.Transport = getTransport{}
 
@@ -26,7 +30,7 @@ func (getTransport) Supports(r *http.Request) bool {
 	return r.Method == http.MethodGet && r.Header.Get("Upgrade") == ""
 }
 
-func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	w.Header().Set("Content-Type", "application/json")
 	q := r.URL.Query()
 	params := &graphql.RawParams{
@@ -57,6 +61,18 @@ func (getTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		w.Header().Set("Allow", "POST")
 		writeResponse(w, http.StatusMethodNotAllowed, exec, r, requestError(errcode.MethodNotAllowed, "send a "+string(opCtx.Operation.Operation)+" with POST; GET serves queries only"))
 		return
+	}
+	if tag, ok := t.tags.tag(ctx, opCtx, q.Get("variables")); ok {
+		h := w.Header()
+		h.Set("ETag", tag)
+		// Each device keeps its own copy and asks every time.
+		h.Set("Cache-Control", "private, no-cache")
+		h.Add("Vary", "Authorization")
+		if notModified(r, tag) {
+			h.Del("Content-Type")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
 	writeJSON(w, responses(ctx))

@@ -261,7 +261,13 @@ func (s *Service) TotalCount(ctx context.Context, c *Connection) (int, error) {
 // update and delete of the user's todos increases it, so a client that
 // kept a version knows whether it missed a change.
 func (s *Service) Version(ctx context.Context, c *Connection) (int, error) {
-	v, err := s.Store.Version(ctx, c.userID)
+	return s.ListVersion(ctx, c.userID)
+}
+
+// ListVersion is the user's list version, which every change of their
+// todos increases.
+func (s *Service) ListVersion(ctx context.Context, userID int64) (int, error) {
+	v, err := s.Store.Version(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("list version: %w", err)
 	}
