@@ -4,6 +4,7 @@ package main
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"wxtodo/apitest"
+	"wxtodo/db"
 	"wxtodo/db/dbtest"
 	"wxtodo/wechat/wechattest"
 )
@@ -154,4 +156,65 @@ func TestMetricsCanBeTurnedOff(t *testing.T) {
 	if got := in.get(t, "/metrics", "").Code; got != http.StatusNotFound {
 		t.Errorf("GET /metrics with METRICS=false: %d, want 404", got)
 	}
+}
+
+// TestLiveMetrics: open sockets, active subscriptions, events delivered,
+// dropped and resynced, and (on PostgreSQL) listener reconnects.
+func TestLiveMetrics(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
+		in := newInstance(t, databaseURL)
+		srv := httptest.NewServer(in.app.Handler)
+		defer srv.Close()
+		token, _ := in.Login(t, "live-metrics")
+		ws, err := apitest.Dial(t, srv.URL, apitest.TransportWS, http.Header{"Authorization": {"Bearer " + token}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.MustInit(t, nil)
+		ws.Subscribe(t, "1", `subscription { todoChanged { kind } }`)
+		gauge := func(name string, want float64) {
+			t.Helper()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				got, _ := sample(scrape(t, in), name)
+				if got == want {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("%s = %v, want %v", name, got, want)
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		gauge("wxtodo_live_subscriptions", 1)
+		gauge("wxtodo_live_sockets", 1)
+		in.OK(t, `mutation { createTodo(input: {title: "counted"}) { id } }`, nil, apitest.As(token))
+		ws.NextChange(t, "1", 5*time.Second)
+		fams := scrape(t, in)
+		if n, _ := sample(fams, "wxtodo_live_events_total", "outcome", "delivered"); n != 1 {
+			t.Errorf("events delivered: %v, want 1", n)
+		}
+		for _, o := range []string{"dropped", "resynced"} {
+			if _, ok := sample(fams, "wxtodo_live_events_total", "outcome", o); !ok {
+				t.Errorf("no wxtodo_live_events_total{outcome=%q} series", o)
+			}
+		}
+		if in.app.DB.IsPostgres() {
+			dbtest.Exec(t, in.db, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 || current_schema()`, db.ListenerName)
+			if c := ws.NextChange(t, "1", 5*time.Second); c.Kind != "RESYNC" {
+				t.Errorf("got %+v, want RESYNC", c)
+			}
+			fams := scrape(t, in)
+			if n, _ := sample(fams, "wxtodo_live_listener_reconnects_total"); n != 1 {
+				t.Errorf("listener reconnects: %v, want 1", n)
+			}
+			if n, _ := sample(fams, "wxtodo_live_events_total", "outcome", "resynced"); n != 1 {
+				t.Errorf("events resynced: %v, want 1", n)
+			}
+		}
+		ws.Close()
+		gauge("wxtodo_live_sockets", 0)
+		gauge("wxtodo_live_subscriptions", 0)
+	})
 }

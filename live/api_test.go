@@ -1,6 +1,7 @@
 package live_test
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"strings"
@@ -426,5 +427,62 @@ func TestOtherSchemasChangesStayThere(t *testing.T) {
 	create(t, here, token, "here")
 	if got := ws.NextChange(t, "1", wait); got.Todo == nil || got.Todo.Title != "here" {
 		t.Errorf("got %+v, want this schema's change", got)
+	}
+}
+
+// TestSubscriptionOverSSE: POST /query with Accept: text/event-stream
+// streams the caller's changes as "next" events, past the request
+// deadline; a logout ends the stream.
+func TestSubscriptionOverSSE(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{RequestTimeout: time.Second})
+	token, _ := s.Login(t, "sse")
+	body := strings.NewReader(`{"query": "subscription { todoChanged { kind id todo { title } } }"}`)
+	req, err := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("Content-Type %q, want text/event-stream", ct)
+	}
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- data
+			}
+		}
+	}()
+	waitSubscribed(t, s, 1)
+	time.Sleep(1500 * time.Millisecond) // past REQUEST_TIMEOUT
+	create(t, s, token, "streamed")
+	select {
+	case data := <-events:
+		if !strings.Contains(data, `"kind":"CREATED"`) || !strings.Contains(data, `"title":"streamed"`) {
+			t.Errorf("event %s, want the CREATED todo", data)
+		}
+	case <-time.After(wait):
+		t.Fatal("no event on the stream")
+	}
+	s.OK(t, `mutation { logout }`, nil, apitest.As(token))
+	deadline := time.After(wait)
+	for {
+		select {
+		case _, open := <-events:
+			if !open {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream outlived the logout")
+		}
 	}
 }
