@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +102,51 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		t.Errorf("alice's page shows bob's todo:\n%s", result)
 	}
 	t.Logf("page says %q; result:\n%s", who, result)
+
+	// GraphiQL runs a subscription over the WebSocket, with the Headers
+	// pane's token: a todo made elsewhere shows in its response pane.
+	// The page signed in with the code alice again, which replaced the
+	// test's session of that code: its token is the one to use now.
+	pageToken := headers[strings.Index(headers, "Bearer ")+len("Bearer "):]
+	pageToken = pageToken[:strings.IndexByte(pageToken, '"')]
+	const live = "subscription Live { todoChanged { kind todo { title } } }"
+	const liveTitle = "made on another device, seen live"
+	// (A new page for the new document: GraphiQL keeps the operation
+	// name it ran.)
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/?query="+url.QueryEscape(live)),
+		chromedp.WaitVisible(`.graphiql-container`, chromedp.ByQuery),
+		chromedp.Poll(`(document.querySelector('.graphiql-query-editor .CodeMirror') || {CodeMirror: {getValue: function () { return ''; }}}).CodeMirror.getValue().indexOf('todoChanged') >= 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		// The new page's tab has its own Headers pane: the token again.
+		chromedp.Evaluate(`document.querySelector('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror').CodeMirror.setValue(`+strconv.Quote(`{"Authorization": "Bearer `+pageToken+`"}`)+`)`, nil),
+		chromedp.Click(`.graphiql-execute-button`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("browser: start the subscription: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, subs := in.app.live.Counts(); subs == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var pane string
+			chromedp.Run(ctx, chromedp.Evaluate(`Array.from(document.querySelectorAll('.CodeMirror')).map(function (el) { return el.parentElement.className + ' | ' + el.parentElement.parentElement.className + ' = ' + el.CodeMirror.getValue(); }).join('\n')`, &pane)) //nolint:errcheck // best effort
+			t.Fatalf("GraphiQL's subscription did not reach the server within 20s; the page shows:\n%s", pane)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	in.OK(t, `mutation($t: String!) { createTodo(input: {title: $t}) { id } }`, nil, apitest.As(pageToken), apitest.Vars(map[string]any{"t": liveTitle}))
+	err = chromedp.Run(ctx,
+		chromedp.Poll(`document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue().indexOf(`+strconv.Quote(liveTitle)+`) >= 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.querySelector('.graphiql-response .CodeMirror').CodeMirror.getValue()`, &result),
+	)
+	if err != nil {
+		t.Fatalf("browser: the live change did not show: %v\nresponse pane:\n%s", err, result)
+	}
+	if !strings.Contains(result, `"CREATED"`) {
+		t.Errorf("subscription result on the page:\n%s\nwant a CREATED event", result)
+	}
 }
 
 // browserProfile is a fresh Chromium user data directory. Chromium's helper

@@ -106,6 +106,7 @@ wait_for() {
 step "build wxtodo and the fake WeChat"
 go build -o "$tmp/wxtodo" .
 go build -o "$tmp/fakewechat" ./deploy/fakewechat
+go build -o "$tmp/livecheck" ./deploy/livecheck
 ok "built"
 
 # --- fake WeChat --------------------------------------------------------------
@@ -261,6 +262,13 @@ status=$("${CURL[@]}" -o "$tmp/b" -w '%{http_code}' -G --data-urlencode 'query={
 grep -q '"GET /query HTTP' "$tmp/wxtodo.access.log" && ! grep -q 'query=' "$tmp/wxtodo.access.log" ||
   fail "nginx access log has the query string: $(grep 'GET /query' "$tmp/wxtodo.access.log")"
 ok "GET /query?query=... works; the access log has the path without the query string"
+
+# Live updates: a graphql-transport-ws socket through nginx's TLS, idle for
+# 30s (past the 20s read timeout of ordinary requests, answering wxtodo's
+# pings), then a change over HTTPS arrives on it as an event.
+"$tmp/livecheck" -url "$base" -cacert "$tmp/tls/fullchain.pem" -token "$token" -idle 30s >"$tmp/live.out" 2>&1 ||
+  fail "subscription through nginx: $(cat "$tmp/live.out")"
+ok "$(cat "$tmp/live.out")"
 
 for path in /healthz /readyz; do
   status=$("${CURL[@]}" -o "$tmp/b" -w '%{http_code}' "$base$path")

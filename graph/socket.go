@@ -167,7 +167,7 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 			t.log.WarnContext(ctx, "websocket: authenticate", "err", err)
 			reason = "could not check the token; try again"
 		}
-		return refuse(ctx, live.CloseForbidden, reason)
+		return t.refuse(ctx, live.CloseForbidden, reason)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	st.cancel = cancel
@@ -175,10 +175,10 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 	switch {
 	case errors.Is(err, live.ErrTooManySockets):
 		cancel()
-		return refuse(ctx, live.CloseTooMany, fmt.Sprintf("too many sockets for this user (at most %d)", t.opt.Hub.SocketLimit()))
+		return t.refuse(ctx, live.CloseTooMany, fmt.Sprintf("too many sockets for this user (at most %d)", t.opt.Hub.SocketLimit()))
 	case err != nil:
 		cancel()
-		return refuse(ctx, live.CloseServiceRestart, "server restarting: reconnect")
+		return t.refuse(ctx, live.CloseServiceRestart, "server restarting: reconnect")
 	}
 	st.open(sock, c.Session.ExpiresAt, func() { t.recheck(st, header) })
 	return ctx, nil, nil
@@ -204,7 +204,8 @@ func (t *websocketTransport) recheck(st *socketState, header string) {
 	}
 }
 
-func refuse(ctx context.Context, code int, reason string) (context.Context, *transport.InitPayload, error) {
+func (t *websocketTransport) refuse(ctx context.Context, code int, reason string) (context.Context, *transport.InitPayload, error) {
+	t.log.InfoContext(ctx, "socket refused", "close_code", code, "reason", reason)
 	ctx = transport.WithWebsocketCloseCode(ctx, code)
 	reason = live.Reason(reason)
 	ctx = transport.AppendCloseReason(ctx, reason)

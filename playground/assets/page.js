@@ -6,7 +6,11 @@
   var body = document.body;
   var endpoint = body.dataset.endpoint;
   var signInCode = body.dataset.signinCode;
-  var fetcher = GraphiQL.createFetcher({ url: endpoint });
+  // Subscriptions go over a WebSocket to the same endpoint (graphql-ws,
+  // bundled in GraphiQL); the Headers pane's Authorization travels in
+  // connection_init's payload.
+  var socketURL = (window.location.protocol === 'https:' ? 'wss://' : 'ws://') + window.location.host + endpoint;
+  var fetcher = GraphiQL.createFetcher({ url: endpoint, subscriptionUrl: socketURL });
   var params = new URLSearchParams(window.location.search);
 
   var defaultQuery = [
@@ -18,6 +22,8 @@
     '#    {"Authorization": "Bearer <token>"}',
     '# 3. Run AddTodo, then MyTodos. Errors carry',
     '#    extensions.code, e.g. UNAUTHENTICATED.',
+    '# 4. Run Live, then AddTodo in another tab',
+    '#    (or device): the change arrives at once.',
     '',
     'mutation SignIn {',
     '  login(input: {code: "' + (signInCode || 'alice') + '"}) { token expiresAt user { id nickname } }',
@@ -28,7 +34,11 @@
     '}',
     '',
     'query MyTodos {',
-    '  todos(first: 20) { totalCount edges { cursor node { id title done } } pageInfo { hasNextPage endCursor } }',
+    '  todos(first: 20) { totalCount version edges { cursor node { id title done } } pageInfo { hasNextPage endCursor } }',
+    '}',
+    '',
+    'subscription Live {',
+    '  todoChanged { kind id version totalCount todo { id title done } }',
     '}',
     ''
   ].join('\n');
