@@ -61,6 +61,9 @@ type options struct {
 	enforce       bool
 	attack        bool
 	pooler        bool
+	live          bool
+	liveWrites    int
+	liveSockets   int
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -80,6 +83,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.Float64Var(&o.target, "target", 0.85, "the wxtodo/baseline req/s ratio every operation should reach")
 	fs.BoolVar(&o.enforce, "enforce", false, "exit 2 when an operation misses -target")
 	fs.BoolVar(&o.attack, "attack", true, "measure the attack table: the costliest documents' CPU, and me under attack")
+	fs.BoolVar(&o.live, "live", true, "measure live updates: write-to-event latency (across two instances on PostgreSQL) and the RSS of idle sockets")
+	fs.IntVar(&o.liveWrites, "live-writes", 2000, "writes of the live-updates latency measurement")
+	fs.IntVar(&o.liveSockets, "live-sockets", 1000, "idle sockets one instance holds for the live-updates RSS (at most -users)")
 	fs.BoolVar(&o.pooler, "pgbouncer", true, "PostgreSQL: measure wxtodo through PgBouncer in transaction mode beside direct")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -308,6 +314,12 @@ func benchDB(ctx context.Context, o *options, kind, tmp string, bins map[string]
 		logf("%s: attack table", kind)
 		if dr.Attack, err = attack(ctx, o, targets[0], f); err != nil {
 			return dr, fmt.Errorf("attack: %w", err)
+		}
+	}
+	if o.live {
+		logf("%s: live updates table", kind)
+		if dr.Live, err = liveTable(ctx, o, postgres, tmp, bins, vars, targets[0], f); err != nil {
+			return dr, fmt.Errorf("live: %w", err)
 		}
 	}
 	switch {

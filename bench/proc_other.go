@@ -13,4 +13,6 @@ func setDeathSignal(*exec.Cmd) {}
 
 func peakRSS(int) (int64, error) { return 0, errNoProc }
 
+func currentRSS(int) (int64, error) { return 0, errNoProc }
+
 func resetPeakRSS(int) error { return errNoProc }

@@ -30,6 +30,7 @@ type dbReport struct {
 	Scale        []*scaleRow
 	Attack       *attackReport
 	Pooler       *poolerReport
+	Live         *liveReport
 	Trips        map[string]map[string]float64 // operation -> server -> round trips per request
 	Mismatches   []string
 	CounterDrift int
@@ -143,7 +144,7 @@ func (d *dbReport) problems() int {
 	if d.Attack != nil {
 		n += d.Attack.MeErrors
 	}
-	return n + d.Pooler.errors()
+	return n + d.Pooler.errors() + d.Live.errors()
 }
 
 func (r *report) problems() int {
@@ -254,6 +255,9 @@ func (r *report) markdown() string {
 			if a.MeErrors > 0 {
 				p("`me` failed %d times; the first: %s\n\n", a.MeErrors, a.MeFirstError)
 			}
+		}
+		if d.Live != nil {
+			d.Live.markdown(&b, d.Kind)
 		}
 		if d.Pooler != nil {
 			d.Pooler.markdown(&b, o)
