@@ -216,5 +216,18 @@ func TestLiveMetrics(t *testing.T) {
 		ws.Close()
 		gauge("wxtodo_live_sockets", 0)
 		gauge("wxtodo_live_subscriptions", 0)
+		// A socket's lifetime stays out of /query's latency.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n, _ := sample(scrape(t, in), "wxtodo_http_requests_total", "route", "/query (stream)", "status", "101")
+			if n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("sockets counted under route \"/query (stream)\": %v, want 1", n)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	})
 }

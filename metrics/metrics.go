@@ -1,6 +1,7 @@
 // Package metrics provides wxtodo's Prometheus metrics: GraphQL operations
-// by outcome, HTTP requests, WeChat calls, the database pool and the Go
-// runtime, on a registry of its own so that tests and several servers in
+// by outcome, HTTP requests, WeChat calls, live updates (sockets,
+// subscriptions, events, listener reconnects), the database pool and the
+// Go runtime, on a registry of its own so that tests and several servers in
 // one process never collide.
 package metrics
 

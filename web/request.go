@@ -30,7 +30,8 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		// socket or stream lives for as long as the client keeps it: no
 		// deadline, and none of the server's read and write timeouts.
 		ctx := r.Context()
-		if streams(r) {
+		streamed := streams(r)
+		if streamed {
 			rc := http.NewResponseController(w)
 			rc.SetReadDeadline(time.Time{})  //nolint:errcheck // not every writer has deadlines
 			rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
@@ -44,8 +45,14 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		if s.cfg.Metrics != nil {
-			// The mux has set the pattern it matched on r.
-			s.cfg.Metrics.ObserveHTTP(route(r.Pattern), sw.status, time.Since(start))
+			// The mux has set the pattern it matched on r. A socket's
+			// lifetime is no request latency: streams have a route of
+			// their own.
+			label := route(r.Pattern)
+			if streamed {
+				label += " (stream)"
+			}
+			s.cfg.Metrics.ObserveHTTP(label, sw.status, time.Since(start))
 		}
 		if !s.cfg.Log.Enabled(ctx, slog.LevelInfo) {
 			return
