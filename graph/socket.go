@@ -48,10 +48,9 @@ const (
 // valid token, so that a logout, an expiry, a limit or a shutdown closes
 // it with a code a client can act on (see live's Close codes).
 type websocketTransport struct {
-	ws   transport.Websocket
-	opt  LiveOptions
-	log  *slog.Logger
-	seen func() // test hook
+	ws  transport.Websocket
+	opt LiveOptions
+	log *slog.Logger
 }
 
 var _ graphql.Transport = (*websocketTransport)(nil)
