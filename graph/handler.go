@@ -99,7 +99,7 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	if opt.Live != nil {
 		// Documents sent over a socket or a stream pass the lane too.
 		srv.AddTransport(lane.admit(newWebsocketTransport(*opt.Live, log)))
-		srv.AddTransport(lane.admit(transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}))
+		srv.AddTransport(lane.admit(sseTransport{transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}}))
 	}
 	srv.AddTransport(lane.admit(getTransport{tags: &listTags{version: r.TodoService.ListVersion}}))
 	srv.AddTransport(lane.admit(transport.POST{}))
@@ -127,6 +127,7 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(wxdata.WithCallBudget(ctx))
 	})
+	srv.AroundOperations(subscriptionsStream)
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

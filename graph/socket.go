@@ -13,6 +13,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"wxtodo/auth"
 	"wxtodo/errcode"
@@ -106,7 +107,7 @@ func (t *websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec gra
 		return
 	}
 	st := &socketState{}
-	ctx := context.WithValue(r.Context(), socketKey{}, st)
+	ctx := context.WithValue(context.WithValue(r.Context(), socketKey{}, st), streamKey{}, true)
 	t.ws.Do(w, r.WithContext(ctx), exec)
 	st.release()
 }
@@ -339,4 +340,27 @@ func (c *codedConn) SetReadDeadline(t time.Time) error {
 		return d.SetReadDeadline(t)
 	}
 	return nil
+}
+
+// streamKey marks the context of a transport that can carry a
+// subscription's events: a socket, or an SSE stream.
+type streamKey struct{}
+
+// sseTransport is gqlgen's SSE transport, marked as a stream.
+type sseTransport struct{ transport.SSE }
+
+func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	t.SSE.Do(w, r.WithContext(context.WithValue(r.Context(), streamKey{}, true)), exec)
+}
+
+// subscriptionsStream refuses a subscription sent where no events can
+// follow (a plain POST would answer null): BAD_REQUEST, saying where to
+// send it.
+func subscriptionsStream(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	op := graphql.GetOperationContext(ctx)
+	if op.Operation == nil || op.Operation.Operation != ast.Subscription || ctx.Value(streamKey{}) != nil {
+		return next(ctx)
+	}
+	return graphql.OneShot(&graphql.Response{Errors: requestError(errcode.BadRequest,
+		"a subscription needs a WebSocket on /query (graphql-transport-ws or graphql-ws), or a POST with Accept: text/event-stream")})
 }

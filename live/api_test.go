@@ -486,3 +486,14 @@ func TestSubscriptionOverSSE(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionOverPlainPOSTIsRefused with a code that says where to
+// send it, instead of an empty answer.
+func TestSubscriptionOverPlainPOSTIsRefused(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{})
+	token, _ := s.Login(t, "poster")
+	r := s.Fails(t, subscription, "BAD_REQUEST", apitest.As(token))
+	if !strings.Contains(r.Raw, "WebSocket") {
+		t.Errorf("the error does not say where to send it: %s", r.Raw)
+	}
+}
