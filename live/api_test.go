@@ -399,7 +399,9 @@ func TestLostListenerResyncs(t *testing.T) {
 		WHERE application_name = $1 || current_schema()`, db.ListenerName); n != 1 {
 		t.Fatalf("terminated %d listeners, want 1", n)
 	}
-	got := ws.NextChange(t, "1", wait)
+	// The listener connects to PostgreSQL again first: slow on a loaded
+	// machine.
+	got := ws.NextChange(t, "1", 30*time.Second)
 	v, n := list(t, s, token)
 	if got.Kind != "RESYNC" || got.ID != nil || got.Todo != nil || got.Version != v || got.TotalCount != n {
 		t.Errorf("after the listener was lost: got %+v, want RESYNC of version %d, totalCount %d", got, v, n)
