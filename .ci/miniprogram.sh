@@ -3,8 +3,9 @@
 # npm packages, regenerates the GraphQL types from graph/*.graphqls and the
 # example's operations and fails when they differ from the committed ones
 # (a schema change that breaks the client), type-checks the mini-program,
-# then runs the client's tests against a wxtodo built from this checkout.
-# Needs Go, Node.js >= 20 and npm; run from anywhere.
+# then runs its tests against a wxtodo built from this checkout: the API
+# client, the live client over a real WebSocket, and the todo page in
+# miniprogram-simulate. Needs Go, Node.js >= 20 and npm; run from anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"

@@ -84,7 +84,7 @@ describe('mini-program API client against wxtodo', () => {
   it('a call with no token stored signs in first, once', async () => {
     const { fake, api } = setup('notoken');
     const page = await api.list();
-    assert.deepEqual(page, { todos: [], endCursor: null, hasNextPage: false, totalCount: 0 });
+    assert.deepEqual(page, { todos: [], endCursor: null, hasNextPage: false, totalCount: 0, version: 0 });
     assert.equal(fake.logins, 1);
     assert.deepEqual(sent(fake), ['Login', 'Todos']);
     assert.ok(fake.storage.get(TOKEN_KEY));

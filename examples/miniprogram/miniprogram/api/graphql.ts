@@ -246,9 +246,10 @@ export class GraphQLClient {
   /**
    * The token to retry with after the server rejected `rejected`: the
    * stored one when another call has signed in since, else a new sign-in
-   * (shared with the calls that are signing in already).
+   * (shared with the calls that are signing in already). The live client
+   * (live.ts) uses it too, when a socket is refused or its session ends.
    */
-  private async tokenAfterRejection(rejected: string): Promise<string> {
+  async tokenAfterRejection(rejected: string): Promise<string> {
     const current = this.getToken();
     if (current && current !== rejected && !this.signingIn) {
       return current;

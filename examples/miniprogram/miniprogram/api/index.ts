@@ -1,12 +1,16 @@
-// The mini-program's API: one client for the configured server, and the
-// typed operations on it. Pages import from here.
+// The mini-program's API: one client for the configured server, the typed
+// operations on it, and the live client on the same server. Pages import
+// from here.
 
 import { apiUrl } from '../config';
 import { GraphQLClient } from './graphql';
+import { LiveClient } from './live';
 import { TodoApi } from './todos';
 
 export const client = new GraphQLClient({ url: apiUrl() });
 export const api = new TodoApi(client);
+export const live = new LiveClient({ client });
 
 export { ClientCode, GraphQLClientError, isClientError } from './graphql';
 export type { Todo, TodoPage, User } from './todos';
+export type { TodoChange } from './live';

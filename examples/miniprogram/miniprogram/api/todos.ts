@@ -24,6 +24,11 @@ export interface TodoPage {
   hasNextPage: boolean;
   /** How many todos match the filter in all. */
   totalCount: number;
+  /**
+   * The caller's list version when the page was read: every change of the
+   * caller's todos increases it (see live.ts, which compares it).
+   */
+  version: number;
 }
 
 export interface ListOptions {
@@ -67,6 +72,7 @@ export class TodoApi {
       endCursor: c.pageInfo.endCursor,
       hasNextPage: c.pageInfo.hasNextPage,
       totalCount: c.totalCount,
+      version: c.version,
     };
   }
 

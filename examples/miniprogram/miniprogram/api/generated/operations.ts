@@ -24,6 +24,16 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type MeQuery = { me: { id: string, nickname: string, avatarUrl: string, createdAt: string } };
 
+export type TodoChangedSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TodoChangedSubscription = { todoChanged: { kind: Types.TodoChangeKind, id: string | null, version: number, totalCount: number, todo: { id: string, title: string, done: boolean, createdAt: string, updatedAt: string } | null } };
+
+export type TodoVersionQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TodoVersionQuery = { todos: { version: number, totalCount: number } };
+
 export type TodoFieldsFragment = { id: string, title: string, done: boolean, createdAt: string, updatedAt: string };
 
 export type TodosQueryVariables = Exact<{
@@ -33,7 +43,7 @@ export type TodosQueryVariables = Exact<{
 }>;
 
 
-export type TodosQuery = { todos: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, title: string, done: boolean, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type TodosQuery = { todos: { totalCount: number, version: number, edges: Array<{ cursor: string, node: { id: string, title: string, done: boolean, createdAt: string, updatedAt: string } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type TodoQueryVariables = Exact<{
   id: string;
@@ -133,6 +143,33 @@ export const MeDocument = new TypedDocumentString(`
   avatarUrl
   createdAt
 }`) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+export const TodoChangedDocument = new TypedDocumentString(`
+    subscription TodoChanged {
+  todoChanged {
+    kind
+    id
+    version
+    totalCount
+    todo {
+      ...TodoFields
+    }
+  }
+}
+    fragment TodoFields on Todo {
+  id
+  title
+  done
+  createdAt
+  updatedAt
+}`) as unknown as TypedDocumentString<TodoChangedSubscription, TodoChangedSubscriptionVariables>;
+export const TodoVersionDocument = new TypedDocumentString(`
+    query TodoVersion {
+  todos(first: 1) {
+    version
+    totalCount
+  }
+}
+    `) as unknown as TypedDocumentString<TodoVersionQuery, TodoVersionQueryVariables>;
 export const TodosDocument = new TypedDocumentString(`
     query Todos($first: Int = 20, $after: String, $filter: TodoFilter) {
   todos(first: $first, after: $after, filter: $filter) {
@@ -147,6 +184,7 @@ export const TodosDocument = new TypedDocumentString(`
       endCursor
     }
     totalCount
+    version
   }
 }
     fragment TodoFields on Todo {

@@ -307,6 +307,19 @@ export type QueryVerifyUserDataArgs = {
   input: VerifyUserDataInput;
 };
 
+/**
+ * Live updates, over WebSocket on /query (the graphql-transport-ws subprotocol, or the
+ * legacy graphql-ws) or over Server-Sent Events (POST /query with `Accept: text/event-stream`).
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * The caller's own todo changes, from any of their devices and any instance, as they are
+   * committed. On `RESYNC`, changes may have been missed: refetch the list.
+   */
+  todoChanged: TodoChange;
+};
+
 /** An item of a user's todo list. */
 export type Todo = {
   __typename?: 'Todo';
@@ -321,6 +334,35 @@ export type Todo = {
   /** When it last changed. */
   updatedAt: Scalars['Time']['output'];
 };
+
+/** A change of the caller's todo list. */
+export type TodoChange = {
+  __typename?: 'TodoChange';
+  /** The todo's ID; null for RESYNC. */
+  id?: Maybe<Scalars['ID']['output']>;
+  /** What happened. */
+  kind: TodoChangeKind;
+  /** The todo after the change; null for DELETED and RESYNC. */
+  todo?: Maybe<Todo>;
+  /** The list's totalCount (no filter) after this change. */
+  totalCount: Scalars['Int']['output'];
+  /** The caller's list version after this change (see TodoConnection.version). */
+  version: Scalars['Int']['output'];
+};
+
+/** What happened to a todo. */
+export type TodoChangeKind =
+  /** A todo was created. */
+  | 'CREATED'
+  /** A todo was deleted. */
+  | 'DELETED'
+  /**
+   * Changes may have been lost (this subscriber fell behind, or the server lost its database
+   * listener for a while): refetch the list.
+   */
+  | 'RESYNC'
+  /** A todo was changed. */
+  | 'UPDATED';
 
 /** A page of todos. */
 export type TodoConnection = {
