@@ -43,7 +43,7 @@ var (
 	qSaveExchange = statement(`UPDATE login_codes SET open_id = $2, union_id = $3, session_key = $4, session_key_fp = $5 WHERE code_hash = $1`)
 	// qDeleteCodeSession ends the session an earlier login with the code
 	// made, which its retry replaces.
-	qDeleteCodeSession = statement(`DELETE FROM sessions WHERE id = (SELECT session_id FROM login_codes WHERE code_hash = $1)`)
+	qDeleteCodeSession = statement(`DELETE FROM sessions WHERE id = (SELECT session_id FROM login_codes WHERE code_hash = $1) RETURNING id`)
 	qRetireCode        = statement(`DELETE FROM login_codes WHERE session_id = $1`)
 	qRecordCodeLogin   = statement(`UPDATE login_codes SET user_id = $2, session_id = $3 WHERE code_hash = $1`)
 	qReleaseCode       = statement(`DELETE FROM login_codes WHERE code_hash = $1`)
@@ -176,11 +176,18 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 		// The session_key WeChat gave for the code is the user's since
 		// the first login. The retry's session replaces that login's, so
 		// replays of a code add no sessions.
-		if _, err := s.db.exec(ctx, tx, qDeleteCodeSession, codeHash); err != nil {
+		var replaced int64
+		switch err := s.db.queryRow(ctx, tx, qDeleteCodeSession, codeHash).Scan(&replaced); {
+		case errors.Is(err, sql.ErrNoRows): // its session is gone already
+		case err != nil:
 			return fmt.Errorf("delete the code's session: %w", err)
 		}
 		if revoked, err = s.insertSession(ctx, tx, userID, sess, keep); err != nil {
 			return err
+		}
+		if replaced != 0 {
+			// Its sockets close too, once this commits.
+			revoked = append(revoked, replaced)
 		}
 		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, userID, sess.ID); err != nil {
 			return fmt.Errorf("record code login: %w", err)

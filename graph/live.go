@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"wxtodo/auth"
 	"wxtodo/errcode"
@@ -22,17 +23,22 @@ func (r *Resolver) todoChanges(ctx context.Context, c *auth.Caller) (<-chan *mod
 		sock = st.socket()
 	}
 	if sock == nil {
+		// An SSE stream: watched for its session's end as a socket is.
 		var (
 			cancel context.CancelFunc
 			err    error
 		)
 		ctx, cancel = context.WithCancel(ctx)
-		sock, err = r.Live.Open(c.User.ID, c.Session.ID, func(int, string) { cancel() }, nil)
+		st := &socketState{cancel: cancel}
+		header := auth.Authorization(ctx)
+		recheck := func() { recheckSession(r.AuthService, slog.Default(), st, header) }
+		sock, err = r.Live.Open(c.User.ID, c.Session.ID, st.closeWith, recheck)
 		if err != nil {
 			cancel()
 			return nil, liveRefusal(r.Live, err)
 		}
-		context.AfterFunc(ctx, sock.Release)
+		st.open(sock, c.Session.ExpiresAt, recheck)
+		context.AfterFunc(ctx, st.release)
 	}
 	ch, err := live.Subscribe(ctx, r.Live, sock, todoChange)
 	if err != nil {

@@ -2,11 +2,13 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +36,10 @@ type LiveOptions struct {
 	InitTimeout time.Duration
 	// MaxMessageBytes bounds one message from the client.
 	MaxMessageBytes int64
+	// WriteTimeout bounds one message to the client: a client that reads
+	// nothing for that long (its window full) is cut off, so it holds
+	// neither a logout's close nor a shutdown.
+	WriteTimeout time.Duration
 }
 
 // Defaults of LiveOptions.
@@ -41,6 +47,7 @@ const (
 	DefaultKeepAlive       = 25 * time.Second
 	DefaultInitTimeout     = 10 * time.Second
 	DefaultMaxMessageBytes = 64 << 10
+	DefaultWriteTimeout    = 10 * time.Second
 )
 
 // websocketTransport serves subscriptions over WebSocket on /query, with
@@ -66,10 +73,13 @@ func newWebsocketTransport(opt LiveOptions, log *slog.Logger) *websocketTranspor
 	if opt.MaxMessageBytes <= 0 {
 		opt.MaxMessageBytes = DefaultMaxMessageBytes
 	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = DefaultWriteTimeout
+	}
 	t := &websocketTransport{opt: opt, log: log}
 	limit := opt.MaxMessageBytes
 	t.ws = transport.Websocket{
-		Implementation:        codedImplementation{},
+		Implementation:        socketImplementation{writeTimeout: opt.WriteTimeout},
 		InitFunc:              t.init,
 		InitTimeout:           opt.InitTimeout,
 		KeepAlivePingInterval: opt.KeepAlive,
@@ -109,21 +119,30 @@ func (t *websocketTransport) Do(w http.ResponseWriter, r *http.Request, exec gra
 	st := &socketState{}
 	ctx := context.WithValue(context.WithValue(r.Context(), socketKey{}, st), streamKey{}, true)
 	t.ws.Do(w, r.WithContext(ctx), exec)
+	// gqlgen returns without closing on some failures (a connection_init
+	// payload that is no object): the connection goes here in any case.
 	st.release()
+	if c := st.connection(); c != nil {
+		c.Close() //nolint:errcheck // closed already, most of the time
+	}
 }
 
 // badHandshake says what is wrong with a WebSocket handshake, as RFC 6455
 // and github.com/coder/websocket's Accept see it, or "" when nothing is.
 func badHandshake(r *http.Request) string {
-	switch {
+	switch key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); {
 	case r.Method != http.MethodGet:
 		return "a WebSocket handshake is a GET"
+	case !r.ProtoAtLeast(1, 1):
+		return "a WebSocket handshake needs HTTP/1.1"
 	case !headerHas(r.Header, "Connection", "upgrade") || !headerHas(r.Header, "Upgrade", "websocket"):
 		return "send a WebSocket handshake (Connection: Upgrade, Upgrade: websocket), a POST of application/json, or a query as GET"
 	case r.Header.Get("Sec-WebSocket-Version") != "13":
 		return "Sec-WebSocket-Version must be 13"
-	case r.Header.Get("Sec-WebSocket-Key") == "":
-		return "Sec-WebSocket-Key is missing"
+	case err != nil || len(key) != 16:
+		return "Sec-WebSocket-Key must be the base64 of 16 bytes"
+	case r.Header.Get("Sec-WebSocket-Protocol") != "" && !slices.ContainsFunc(subprotocols, func(p string) bool { return headerHas(r.Header, "Sec-WebSocket-Protocol", p) }):
+		return "Sec-WebSocket-Protocol: this server speaks graphql-transport-ws and graphql-ws"
 	}
 	// A page of another site may not open a socket on this one's
 	// behalf (clients that are no browser send no Origin).
@@ -187,10 +206,17 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 // recheck checks the socket's session again (at its expiry, or after the
 // feed was lost), and closes the socket with 4401 when it has ended.
 func (t *websocketTransport) recheck(st *socketState, header string) {
+	recheckSession(t.opt.Auth, t.log, st, header)
+}
+
+// recheckSession checks a socket's or stream's session again, re-arms
+// its timer for the session's expiry, and closes it with 4401 when the
+// session has ended.
+func recheckSession(a *auth.Service, log *slog.Logger, st *socketState, header string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	token, _ := auth.Bearer(header)
-	sess, _, err := t.opt.Auth.Authenticate(ctx, token)
+	sess, _, err := a.Authenticate(ctx, token)
 	switch {
 	case err == nil:
 		st.arm(sess.ExpiresAt)
@@ -199,7 +225,7 @@ func (t *websocketTransport) recheck(st *socketState, header string) {
 		st.closeWith(live.CloseUnauthorized, "session ended ("+e.Reason+"): log in again")
 	default:
 		// The database did not answer: ask again in a while.
-		t.log.Warn("websocket: check session", "err", err)
+		log.Warn("live: check session", "err", err)
 		st.arm(time.Now().Add(30 * time.Second))
 	}
 }
@@ -231,6 +257,13 @@ type socketState struct {
 	timer   *time.Timer
 	recheck func()
 	closed  bool
+	conn    *socketConn
+}
+
+func (s *socketState) connection() *socketConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
 }
 
 func (s *socketState) open(sock *live.Socket, expires time.Time, recheck func()) {
@@ -296,50 +329,9 @@ func (s *socketState) socket() *live.Socket {
 	return s.sock
 }
 
-// codedImplementation is gqlgen's WebSocket implementation (on
-// github.com/coder/websocket) with the close code and reason of the
-// socket's state in place of gqlgen's.
-type codedImplementation struct {
-	transport.CoderWebsocketImplementation
-}
-
-func (i codedImplementation) Accept(w http.ResponseWriter, r *http.Request, opt transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := i.CoderWebsocketImplementation.Accept(w, r, opt)
-	if err != nil {
-		return nil, err
-	}
-	return &codedConn{WebsocketConn: conn, st: socketFrom(r.Context())}, nil
-}
-
-type codedConn struct {
-	transport.WebsocketConn
-	st *socketState
-}
-
-// WriteClose closes with the code and reason the socket was closed for,
-// if any.
-func (c *codedConn) WriteClose(code int, reason string) error {
-	if c.st != nil {
-		if own, why := c.st.closeCode(); own != 0 {
-			code, reason = own, why
-		}
-	}
-	return c.WebsocketConn.WriteClose(code, reason)
-}
-
-// SetReadLimit and SetReadDeadline pass gqlgen's payload limit and pong
-// deadline on.
-func (c *codedConn) SetReadLimit(limit int64) {
-	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(limit)
-	}
-}
-
-func (c *codedConn) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
+func isField(s ast.Selection) bool {
+	_, ok := s.(*ast.Field)
+	return ok
 }
 
 // streamKey marks the context of a transport that can carry a
@@ -349,18 +341,34 @@ type streamKey struct{}
 // sseTransport is gqlgen's SSE transport, marked as a stream.
 type sseTransport struct{ transport.SSE }
 
+// Do serves the stream for as long as the client keeps it: free of the
+// server's read and write timeouts from here, where the body has been
+// read (before, they bound a client that sends it slowly).
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})  //nolint:errcheck // not every writer has deadlines
+	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
 	t.SSE.Do(w, r.WithContext(context.WithValue(r.Context(), streamKey{}, true)), exec)
 }
 
 // subscriptionsStream refuses a subscription sent where no events can
 // follow (a plain POST would answer null): BAD_REQUEST, saying where to
 // send it.
+// A subscription must select exactly one root field, as the
+// specification's validation says (gqlgen's executor fails on more, as
+// an internal error).
 func subscriptionsStream(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
-	if op.Operation == nil || op.Operation.Operation != ast.Subscription || ctx.Value(streamKey{}) != nil {
+	if op.Operation == nil || op.Operation.Operation != ast.Subscription {
 		return next(ctx)
 	}
-	return graphql.OneShot(&graphql.Response{Errors: requestError(errcode.BadRequest,
-		"a subscription needs a WebSocket on /query (graphql-transport-ws or graphql-ws), or a POST with Accept: text/event-stream")})
+	if set := op.Operation.SelectionSet; len(set) != 1 || !isField(set[0]) {
+		return graphql.OneShot(&graphql.Response{Errors: requestError(errcode.ValidationFailed,
+			"a subscription selects exactly one root field, and no fragment")})
+	}
+	if ctx.Value(streamKey{}) == nil {
+		return graphql.OneShot(&graphql.Response{Errors: requestError(errcode.BadRequest,
+			"a subscription needs a WebSocket on /query (graphql-transport-ws or graphql-ws), or a POST with Accept: text/event-stream")})
+	}
+	return next(ctx)
 }

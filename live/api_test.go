@@ -2,15 +2,25 @@ package live_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"wxtodo/apitest"
 	"wxtodo/db"
 	"wxtodo/db/dbtest"
+	"wxtodo/graph"
+	"wxtodo/live"
+	"wxtodo/todo"
 	"wxtodo/wechat/wechattest"
 )
 
@@ -497,5 +507,187 @@ func TestSubscriptionOverPlainPOSTIsRefused(t *testing.T) {
 	r := s.Fails(t, subscription, "BAD_REQUEST", apitest.As(token))
 	if !strings.Contains(r.Raw, "WebSocket") {
 		t.Errorf("the error does not say where to send it: %s", r.Raw)
+	}
+}
+
+// TestSocketClosesWhenALoginRetryReplacesItsSession: a second login with
+// the same code (a retry after a lost answer) replaces the first login's
+// session, and that session's socket closes with 4401.
+func TestSocketClosesWhenALoginRetryReplacesItsSession(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{})
+		first, _ := s.Login(t, "retried")
+		ws := subscribe(t, s, apitest.TransportWS, first)
+		s.Login(t, "retried")
+		if code, reason := ws.Closed(t, wait); code != 4401 {
+			t.Errorf("closed %d %q, want 4401", code, reason)
+		}
+	})
+}
+
+// TestSSEStreamEndsWithItsSession: a stream whose session expires ends.
+func TestSSEStreamEndsWithItsSession(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{SessionTTL: 2 * time.Second})
+	token, _ := s.Login(t, "sse-expiring")
+	events := sse(t, s, token)
+	waitSubscribed(t, s, 1)
+	deadline := time.After(8 * time.Second)
+	for {
+		select {
+		case _, open := <-events:
+			if !open {
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream outlived its session")
+		}
+	}
+}
+
+// sse opens a todoChanged stream with token and returns its data lines,
+// closed when the stream ends.
+func sse(tb testing.TB, s *apitest.Server, token string) <-chan string {
+	tb.Helper()
+	body := strings.NewReader(`{"query": "subscription { todoChanged { kind id todo { title } } }"}`)
+	req, err := http.NewRequest(http.MethodPost, s.URL(tb)+"/query", body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { resp.Body.Close() })
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		tb.Fatalf("Content-Type %q, want text/event-stream", ct)
+	}
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- data
+			}
+		}
+	}()
+	return events
+}
+
+// TestSocketThatStopsReadingIsCutOff: a client that reads nothing while
+// its events pile up holds no writer past the write timeout: its socket
+// closes and leaves the hub.
+func TestSocketThatStopsReadingIsCutOff(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{Live: graph.LiveOptions{WriteTimeout: 300 * time.Millisecond}})
+	token, userID := s.Login(t, "never-reads")
+	// A small receive window, so that little fills it.
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) }) //nolint:errcheck // best effort
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(s.URL(t), "http")+"/query", &websocket.DialOptions{HTTPClient: client, Subprotocols: []string{apitest.LegacyWS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	for _, m := range []string{
+		`{"type":"connection_init","payload":{"Authorization":"Bearer ` + token + `"}}`,
+		`{"type":"start","id":"1","payload":{"query":"subscription { todoChanged { kind todo { title } } }"}}`,
+	} {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitSubscribed(t, s, 1)
+	id, _ := strconv.ParseInt(userID, 10, 64)
+	title := strings.Repeat("x", 200)
+	deadline := time.Now().Add(10 * time.Second)
+	for n := 0; ; n++ {
+		if sockets, _ := s.Hub.Counts(); sockets == 0 {
+			t.Logf("cut off after %d events", n)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a socket that reads nothing is still open after 10s of events")
+		}
+		s.Hub.Publish(live.Change{UserID: id, Kind: live.Created, TodoID: int64(n + 1), Todo: &todo.Todo{ID: int64(n + 1), Title: title}, Version: int64(n + 1)})
+		if n%64 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// TestBadSocketMessages: a connection_init payload that is no object
+// closes the socket (it held the connection open before), and a
+// subscription with two root fields is a validation error, not an
+// internal one.
+func TestBadSocketMessages(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{})
+	token, _ := s.Login(t, "bad-messages")
+	for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+		ws, err := s.DialSocket(t, proto, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.Send(t, apitest.Message{Type: "connection_init", Payload: []byte(`5`)})
+		if code, _ := ws.Closed(t, wait); code == -1 {
+			t.Errorf("%s: a payload of 5 left the socket open", proto)
+		}
+	}
+	ws, err := s.DialSocket(t, apitest.TransportWS, bearer(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.MustInit(t, nil)
+	ws.Subscribe(t, "2", `subscription { todoChanged { kind } again: todoChanged { kind } }`)
+	m, ok := ws.Next(t, wait)
+	if !ok || !strings.Contains(string(m.Payload), "GRAPHQL_VALIDATION_FAILED") {
+		t.Errorf("two root fields: got %s %s, want GRAPHQL_VALIDATION_FAILED", m.Type, m.Payload)
+	}
+	if strings.Contains(s.Logs.String(), "must subscribe to exactly one stream") {
+		t.Error("the server logged an internal error for it")
+	}
+}
+
+// TestBadHandshakesGetACode: handshakes the WebSocket library would
+// refuse are answered in GraphQL's error shape with BAD_REQUEST.
+func TestBadHandshakesGetACode(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{})
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"short key", map[string]string{"Sec-WebSocket-Key": "abc"}},
+		{"version 12", map[string]string{"Sec-WebSocket-Version": "12"}},
+		{"unknown subprotocol", map[string]string{"Sec-WebSocket-Protocol": "mqtt"}},
+		{"no key", map[string]string{"Sec-WebSocket-Key": ""}},
+	} {
+		req, err := http.NewRequest(http.MethodGet, s.URL(t)+"/query", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+		for k, v := range tc.header {
+			h[k] = v
+		}
+		for k, v := range h {
+			if v != "" {
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(string(b), `"BAD_REQUEST"`) {
+			t.Errorf("%s: %d %s %s, want a JSON 400 BAD_REQUEST", tc.name, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
 	}
 }

@@ -28,14 +28,12 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		// One derived request for what the handlers need: the ID and
 		// client IP (logs, rate limits) and the deadline. A subscription's
 		// socket or stream lives for as long as the client keeps it: no
-		// deadline, and none of the server's read and write timeouts.
+		// deadline. (The connection's read and write timeouts stay until
+		// the transport has the request: a socket's go with the hijack, an
+		// SSE stream clears them once it has read the body.)
 		ctx := r.Context()
 		streamed := streams(r)
-		if streamed {
-			rc := http.NewResponseController(w)
-			rc.SetReadDeadline(time.Time{})  //nolint:errcheck // not every writer has deadlines
-			rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
-		} else {
+		if !streamed {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
 			defer cancel()
