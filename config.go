@@ -59,10 +59,22 @@ type config struct {
 	DataKey           string   // base64 of 32 bytes; "" means the key file
 	DataKeyOld        []string // keys that still open what they sealed
 	DataKeyFile       string
+	// CloudHosting: WeChat Cloud Hosting mode (see README).
+	CloudHosting bool
 }
 
 // devMode reports whether the built-in mock stands in for WeChat.
-func (c *config) devMode() bool { return c.WeChatAppID == "" && c.WeChatSecret == "" }
+func (c *config) devMode() bool {
+	return !c.CloudHosting && c.WeChatAppID == "" && c.WeChatSecret == ""
+}
+
+// Cloud Hosting's platform rules.
+const (
+	cloudPort    = "80"
+	cloudAPIBase = "http://api.weixin.qq.com" // the open-API service, token-free
+	// cloudTimeout keeps a request under callContainer's 15s limit.
+	cloudTimeout = "12s"
+)
 
 type setting struct {
 	env, def, help string
@@ -70,6 +82,8 @@ type setting struct {
 
 // settings lists every variable; README's configuration table mirrors it.
 var settings = []setting{
+	{"CLOUD_HOSTING", "false", "WeChat Cloud Hosting (微信云托管) mode: the platform's X-WX-* headers identify callers, WeChat APIs go token-free through the open-API service, PORT is the listen port; needs a postgres DATABASE_URL and WECHAT_APPID (see README)"},
+	{"PORT", "", "Cloud Hosting: the port to listen on, on every address (default 80); ignored when ADDR is set"},
 	{"ADDR", "127.0.0.1:8080", "listen address"},
 	{"DATABASE_URL", "", "postgres://... for PostgreSQL; unset for SQLite under ./data/"},
 	{"WECHAT_APPID", "", "mini-program AppID; unset (with WECHAT_SECRET) for development mode"},
@@ -131,7 +145,41 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		return set
 	}
 
+	var errs []error
+	boolean := func(env string, def bool, dst *bool) {
+		v := get(env)
+		if v == "" {
+			*dst = def
+			return
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not true or false", env, v))
+			return
+		}
+		*dst = b
+	}
+	var cloud bool
+	boolean("CLOUD_HOSTING", false, &cloud)
+	if cloud {
+		// The platform's rules, unless set on purpose.
+		if !explicit("ADDR") {
+			port := cmpOr(get("PORT"), cloudPort)
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				errs = append(errs, fmt.Errorf("PORT: %q is not a port number", port))
+			}
+			*vals["ADDR"] = ":" + port
+		}
+		if !explicit("WECHAT_API_BASE") {
+			*vals["WECHAT_API_BASE"] = cloudAPIBase
+		}
+		if !explicit("REQUEST_TIMEOUT") {
+			*vals["REQUEST_TIMEOUT"] = cloudTimeout
+		}
+	}
+
 	c := &config{
+		CloudHosting:  cloud,
 		Addr:          get("ADDR"),
 		DatabaseURL:   get("DATABASE_URL"),
 		WeChatAppID:   get("WECHAT_APPID"),
@@ -150,7 +198,6 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 			c.DataKeyOld = append(c.DataKeyOld, k)
 		}
 	}
-	var errs []error
 	dur := func(env string, dst *time.Duration) {
 		d, err := time.ParseDuration(get(env))
 		if err != nil || d <= 0 {
@@ -166,19 +213,6 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 			return
 		}
 		*dst = n
-	}
-	boolean := func(env string, def bool, dst *bool) {
-		v := get(env)
-		if v == "" {
-			*dst = def
-			return
-		}
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not true or false", env, v))
-			return
-		}
-		*dst = b
 	}
 	dur("WECHAT_TIMEOUT", &c.WeChatTimeout)
 	dur("SESSION_TTL", &c.SessionTTL)
@@ -205,12 +239,15 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	boolean("TRUST_PROXY", false, &c.TrustProxy)
 	boolean("METRICS", true, &c.Metrics)
 
-	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
+	switch {
+	case c.CloudHosting:
+		errs = append(errs, c.cloudHostingErrors()...)
+	case (c.WeChatAppID == "") != (c.WeChatSecret == ""):
 		errs = append(errs, errors.New("WECHAT_APPID and WECHAT_SECRET: set both for production, or neither for development mode"))
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q is not an http(s) URL", c.WeChatAPIBase))
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) && !(c.CloudHosting && u.Host == "api.weixin.qq.com") {
 		// The app secret travels in the query string.
 		errs = append(errs, fmt.Errorf("WECHAT_API_BASE: %q must use https (http only for a loopback test server)", c.WeChatAPIBase))
 	}
@@ -260,6 +297,28 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// cloudHostingErrors checks the platform's rules.
+func (c *config) cloudHostingErrors() []error {
+	var errs []error
+	if c.WeChatAppID == "" {
+		errs = append(errs, errors.New("WECHAT_APPID: Cloud Hosting mode needs the mini-program's AppID: the X-WX-APPID callers must come from"))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL: Cloud Hosting keeps no local state (containers come and go, and scale to zero, with their files): set a postgres:// URL; the SQLite default would lose every user"))
+	}
+	if c.RequestTimeout >= 15*time.Second {
+		errs = append(errs, fmt.Errorf("REQUEST_TIMEOUT: %s; Cloud Hosting ends a callContainer call at 15s, so keep each request under it", c.RequestTimeout))
+	}
+	return errs
+}
+
+func cmpOr(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
 }
 
 func isLoopback(host string) bool {

@@ -329,3 +329,55 @@ func TestConfigDatabasePooler(t *testing.T) {
 		t.Errorf("a pooler in front of SQLite: got %v, want an error naming DATABASE_POOLER", err)
 	}
 }
+
+// TestConfigCloudHosting: CLOUD_HOSTING=true takes the platform's rules:
+// PORT (80 by default) on every address, WeChat's APIs over
+// http://api.weixin.qq.com (the token-free open-API service, allowed only
+// in this mode), a request deadline under callContainer's 15s, the AppID
+// callers must come from, the AppSecret optional, and a PostgreSQL
+// database (an SQLite default would be lost with the container).
+func TestConfigCloudHosting(t *testing.T) {
+	pg := "postgres://u:p@db.internal/wxtodo"
+	base := []string{"CLOUD_HOSTING", "true", "WECHAT_APPID", "wx1234", "DATABASE_URL", pg, "DATA_KEY", secret.NewKey()}
+	cfg, err := loadConfig(configEnv(base...), nil)
+	if err != nil {
+		t.Fatalf("the mode with its settings: %v", err)
+	}
+	if !cfg.CloudHosting || cfg.Addr != ":80" || cfg.WeChatAPIBase != "http://api.weixin.qq.com" || cfg.RequestTimeout != 12*time.Second || cfg.devMode() {
+		t.Errorf("got addr %q, API base %q, timeout %s, dev %v; want :80, http://api.weixin.qq.com, 12s, production", cfg.Addr, cfg.WeChatAPIBase, cfg.RequestTimeout, cfg.devMode())
+	}
+	if cfg, err := loadConfig(configEnv(append(base, "PORT", "8080")...), nil); err != nil || cfg.Addr != ":8080" {
+		t.Errorf("PORT=8080: addr %q, %v", cfg.Addr, err)
+	}
+	for _, tc := range []struct {
+		name  string
+		env   []string
+		names string
+	}{
+		{"SQLite default", []string{"DATABASE_URL", ""}, "DATABASE_URL"},
+		{"SQLite file", []string{"DATABASE_URL", "sqlite:/data/x.db"}, "DATABASE_URL"},
+		{"no AppID", []string{"WECHAT_APPID", ""}, "WECHAT_APPID"},
+		{"a 15s deadline", []string{"REQUEST_TIMEOUT", "15s"}, "REQUEST_TIMEOUT"},
+		{"a bad PORT", []string{"PORT", "eighty"}, "PORT"},
+		{"another http API base", []string{"WECHAT_API_BASE", "http://example.com"}, "WECHAT_API_BASE"},
+	} {
+		env := map[string]string{}
+		for i := 0; i+1 < len(base); i += 2 {
+			env[base[i]] = base[i+1]
+		}
+		for i := 0; i+1 < len(tc.env); i += 2 {
+			env[tc.env[i]] = tc.env[i+1]
+		}
+		var pairs []string
+		for k, v := range env {
+			pairs = append(pairs, k, v)
+		}
+		if _, err := loadConfig(configEnv(pairs...), nil); err == nil || !strings.Contains(err.Error(), tc.names) {
+			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.names)
+		}
+	}
+	// With the mode off, http to WeChat's own host stays refused.
+	if _, err := loadConfig(configEnv("WECHAT_APPID", "wx1", "WECHAT_SECRET", "s", "DATA_KEY", secret.NewKey(), "WECHAT_API_BASE", "http://api.weixin.qq.com"), nil); err == nil {
+		t.Error("http://api.weixin.qq.com accepted with the mode off")
+	}
+}

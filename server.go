@@ -26,6 +26,7 @@ import (
 
 	"wxtodo/auth"
 	"wxtodo/db"
+	"wxtodo/errcode"
 	"wxtodo/graph"
 	"wxtodo/live"
 	"wxtodo/metrics"
@@ -185,13 +186,16 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		FinishTimeout: auth.FinishTimeoutFor(cfg.WeChatTimeout, cfg.RequestTimeout),
 		MaxSessions:   cfg.MaxSessionsPerUser,
 	}
+	if cfg.CloudHosting {
+		authSvc.PlatformAppIDs = []string{cfg.WeChatAppID}
+	}
 	data := &wxdata.Service{
 		AppID: wx.dataAppID,
 		Keys:  keys,
 		Store: db.NewDataStore(store),
 		API:   wx.api,
 		// One access_token for all instances, through the database.
-		Tokens: wechat.NewSharedTokenCache(wx.tokens, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wx.appID}),
+		Tokens: wx.accessTokens(store, keys),
 		Log:    log,
 		// A few checksession calls a minute per user after failed
 		// decryptions; past that, undecryptable data is bad input.
@@ -286,6 +290,9 @@ type weChat struct {
 	exchanger auth.CodeExchanger
 	api       wxdata.WeChatAPI
 	tokens    wechat.TokenSource
+	// tokenFree: Cloud Hosting's open-API service adds the credentials
+	// itself.
+	tokenFree bool
 	// appID names the app for login codes and the shared access_token;
 	// dataAppID is what decrypted data's watermark must name.
 	appID, dataAppID string
@@ -304,8 +311,32 @@ func newWeChat(cfg *config, met *metrics.Metrics, log *slog.Logger) weChat {
 			met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
 		}
 	}
-	return weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID}
+	wx := weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID, tokenFree: cfg.CloudHosting}
+	if cfg.CloudHosting && cfg.WeChatSecret == "" {
+		wx.exchanger = noSecret{}
+	}
+	return wx
 }
+
+// accessTokens runs WeChat calls with the app's access_token, one for all
+// instances through the database; in Cloud Hosting with none.
+func (wx weChat) accessTokens(store *db.DB, keys *secret.Keyring) wxdata.AccessTokens {
+	if wx.tokenFree {
+		return wechat.NoAccessToken{}
+	}
+	return wechat.NewSharedTokenCache(wx.tokens, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wx.appID})
+}
+
+// noSecret refuses logins on a Cloud Hosting server without the
+// AppSecret: the platform's headers sign callers in instead.
+type noSecret struct{}
+
+func (noSecret) Code2Session(context.Context, string) (*wechat.Session, error) {
+	return nil, errLoginNeedsSecret
+}
+
+var errLoginNeedsSecret = &errcode.Error{Code: errcode.Forbidden,
+	Message: "login needs WECHAT_SECRET; in WeChat Cloud Hosting, calls through wx.cloud.callContainer are signed in by the platform without it"}
 
 // migrate runs "migrate up|down|status" on DATABASE_URL: it returns what
 // down undid, and for up and status every migration's state.

@@ -67,6 +67,9 @@ type Options struct {
 	// LiveBuffer, MaxSockets and MaxSubscriptions are the hub's limits; 0
 	// means production's.
 	LiveBuffer, MaxSockets, MaxSubscriptions int
+	// CloudHosting turns on WeChat Cloud Hosting mode: the platform's
+	// X-WX-* headers of wechattest.AppID identify callers.
+	CloudHosting bool
 }
 
 // Server is the API on a real database, with a fake WeChat.
@@ -140,6 +143,12 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		FinishTimeout: auth.FinishTimeoutFor(or(opt.WeChatTimeout, 2*time.Second), or(opt.RequestTimeout, 15*time.Second)),
 		MaxSessions:   opt.MaxSessions,
 	}
+	var tokens wxdata.AccessTokens = wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wechattest.AppID})
+	if opt.CloudHosting {
+		authSvc.PlatformAppIDs = []string{wechattest.AppID}
+		tokens = wechat.NoAccessToken{}
+		wx.AsOpenAPIService()
+	}
 	resolver := &graph.Resolver{
 		AuthService: authSvc,
 		UserService: &user.Service{Store: db.NewUserStore(store)},
@@ -153,7 +162,7 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 			Keys:              keys,
 			Store:             db.NewDataStore(store),
 			API:               client,
-			Tokens:            wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wechattest.AppID}),
+			Tokens:            tokens,
 			Log:               log,
 			StaleCheckLimiter: ratelimit.New(6, 3),
 			CallLimiter:       ratelimit.New(20, cmp.Or(opt.WeChatCallBurst, 5)),

@@ -90,6 +90,11 @@ type Store interface {
 	// DeleteSession revokes a session and retires the login code that
 	// made it, so the code cannot open another.
 	DeleteSession(ctx context.Context, sessionID int64) error
+	// IdentifyUser finds the user of the identity, or creates it as a
+	// first sign-in does (race-free: concurrent first calls make one
+	// user, and exactly one of them has created set), with no session; a
+	// unionid fills one the user does not have yet.
+	IdentifyUser(ctx context.Context, id Identity) (u *user.User, created bool, err error)
 	// DeleteExpired removes the sessions that expired before cutoff and
 	// the login codes claimed before codeCutoff, and returns how many
 	// sessions it removed.
@@ -134,6 +139,11 @@ type Service struct {
 	// no cap): a login past it revokes the user's oldest sessions, so
 	// logins in a loop cannot grow the session table without bound.
 	MaxSessions int
+	// PlatformAppIDs, when set, turns on WeChat Cloud Hosting mode: a
+	// request with the platform's X-WX-SOURCE and the openid of one of
+	// these apps is that app's user (see platformIdentity); another app
+	// is FORBIDDEN. Nil ignores the headers.
+	PlatformAppIDs []string
 }
 
 // DefaultFinishTimeout is FinishTimeout when unset: WECHAT_TIMEOUT's

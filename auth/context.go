@@ -9,7 +9,8 @@ import (
 	"wxtodo/user"
 )
 
-// Caller is the signed-in user of a request.
+// Caller is the signed-in user of a request. Session is nil for a caller
+// whom WeChat Cloud Hosting's headers identify (no token, no session).
 type Caller struct {
 	Session *Session
 	User    *user.User
@@ -22,10 +23,13 @@ type ctxKey struct{}
 type request struct {
 	svc    *Service
 	header string
-	once   sync.Once
-	mu     sync.Mutex // guards caller and err after once, for revoke
-	caller *Caller
-	err    error
+	// platform is who Cloud Hosting's headers say is calling, in that
+	// mode; a bearer token wins over it.
+	platform *Identity
+	once     sync.Once
+	mu       sync.Mutex // guards caller and err after once, for revoke
+	caller   *Caller
+	err      error
 }
 
 // WithCredentials returns ctx carrying a request's Authorization header
@@ -44,6 +48,10 @@ func Require(ctx context.Context) (*Caller, error) {
 		return nil, errMissingToken
 	}
 	rq.once.Do(func() {
+		if rq.header == "" && rq.platform != nil {
+			rq.caller, rq.err = rq.svc.platformCaller(ctx, *rq.platform)
+			return
+		}
 		token, ok := Bearer(rq.header)
 		if !ok {
 			rq.err = errMissingToken

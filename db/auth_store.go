@@ -350,3 +350,44 @@ func (s *AuthStore) DeleteExpired(ctx context.Context, cutoff, codeCutoff time.T
 	}
 	return n, nil
 }
+
+var (
+	qUserByIdentity = statement(`SELECT ` + userColumns + `, union_id FROM users WHERE app_id = $1 AND open_id = $2`)
+	qFillUnionID    = statement(`UPDATE users SET union_id = $3, updated_at = $4
+		WHERE app_id = $1 AND open_id = $2 AND union_id IS NULL`)
+)
+
+// IdentifyUser implements auth.Store: a read for a user seen before; for
+// a new one the insert of a first sign-in (with no session_key), whose
+// unique (app_id, open_id) lets one of concurrent first calls create it
+// and the others read it.
+func (s *AuthStore) IdentifyUser(ctx context.Context, id auth.Identity) (*user.User, bool, error) {
+	for range 2 {
+		var union sql.NullString
+		u, err := scanUser(func(dest ...any) error {
+			return s.db.queryRow(ctx, nil, qUserByIdentity, id.AppID, id.OpenID).Scan(append(dest, &union)...)
+		})
+		switch {
+		case err == nil:
+			if id.UnionID != "" && !union.Valid {
+				if _, err := s.db.exec(ctx, nil, qFillUnionID, id.AppID, id.OpenID, id.UnionID, now()); err != nil {
+					return nil, false, translate(fmt.Errorf("keep unionid: %w", err))
+				}
+			}
+			return u, false, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, false, translate(fmt.Errorf("find user: %w", err))
+		}
+		t := now()
+		var created int64
+		err = s.db.queryRow(ctx, nil, qInsertUser, id.AppID, id.OpenID, orNull(id.UnionID), orNull(""), nullBytes(nil), t).Scan(&created)
+		switch {
+		case err == nil:
+			return &user.User{ID: created, CreatedAt: t}, true, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, false, translate(fmt.Errorf("insert user: %w", err))
+		}
+		// Another call created it meanwhile: read it.
+	}
+	return nil, false, errors.New("identify user: inserted by another call, yet not found")
+}

@@ -30,6 +30,10 @@ const (
 	// has fewer (deletes some).
 	LimitExceeded = "LIMIT_EXCEEDED"
 	Unavailable   = "SERVICE_UNAVAILABLE"
+	// Forbidden: this server does not do that for this caller: an app it
+	// does not serve (WeChat Cloud Hosting's X-WX-APPID), or login on a
+	// server without the AppSecret. Retrying does not help.
+	Forbidden = "FORBIDDEN"
 	// SessionKeyStale: WeChat data was encrypted with a session_key the
 	// server no longer holds; the client logs in again.
 	SessionKeyStale = "SESSION_KEY_STALE"
@@ -62,7 +66,7 @@ const (
 // Codes lists every code above, in the order the schema documents them.
 var Codes = []string{
 	Unauthenticated, BadUserInput, NotFound, WeChatError, WeChatUnavailable,
-	RateLimited, LimitExceeded, Timeout, Unavailable, SessionKeyStale, Internal,
+	RateLimited, LimitExceeded, Timeout, Unavailable, Forbidden, SessionKeyStale, Internal,
 	ParseFailed, ValidationFailed, PersistedQueryNotFound,
 	ComplexityLimit, DepthLimit, AliasLimit, RootFieldLimit, DocumentLimit,
 	IntrospectionDisabled,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"wxtodo/auth"
 	"wxtodo/errcode"
@@ -30,14 +31,22 @@ func (r *Resolver) todoChanges(ctx context.Context, c *auth.Caller) (<-chan *mod
 		)
 		ctx, cancel = context.WithCancel(ctx)
 		st := &socketState{cancel: cancel}
-		header := auth.Authorization(ctx)
-		recheck := func() { recheckSession(r.AuthService, slog.Default(), st, header) }
-		sock, err = r.Live.Open(c.User.ID, c.Session.ID, st.closeWith, recheck)
+		var (
+			sessionID int64
+			expires   time.Time
+			recheck   func()
+		)
+		if c.Session != nil {
+			header := auth.Authorization(ctx)
+			sessionID, expires = c.Session.ID, c.Session.ExpiresAt
+			recheck = func() { recheckSession(r.AuthService, slog.Default(), st, header) }
+		}
+		sock, err = r.Live.Open(c.User.ID, sessionID, st.closeWith, recheck)
 		if err != nil {
 			cancel()
 			return nil, liveRefusal(r.Live, err)
 		}
-		st.open(sock, c.Session.ExpiresAt, recheck)
+		st.open(sock, expires, recheck)
 		context.AfterFunc(ctx, st.release)
 	}
 	ch, err := live.Subscribe(ctx, r.Live, sock, todoChange)

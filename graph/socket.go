@@ -190,7 +190,16 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	st.cancel = cancel
-	sock, err := t.opt.Hub.Open(c.User.ID, c.Session.ID, st.closeWith, func() { t.recheck(st, header) })
+	// A caller Cloud Hosting's headers named has no session to watch.
+	var (
+		sessionID int64
+		expires   time.Time
+		recheck   func()
+	)
+	if c.Session != nil {
+		sessionID, expires, recheck = c.Session.ID, c.Session.ExpiresAt, func() { t.recheck(st, header) }
+	}
+	sock, err := t.opt.Hub.Open(c.User.ID, sessionID, st.closeWith, recheck)
 	switch {
 	case errors.Is(err, live.ErrTooManySockets):
 		cancel()
@@ -199,7 +208,7 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 		cancel()
 		return t.refuse(ctx, live.CloseServiceRestart, "server restarting: reconnect")
 	}
-	st.open(sock, c.Session.ExpiresAt, func() { t.recheck(st, header) })
+	st.open(sock, expires, recheck)
 	return ctx, nil, nil
 }
 
@@ -278,7 +287,7 @@ func (s *socketState) open(sock *live.Socket, expires time.Time, recheck func())
 func (s *socketState) arm(at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.recheck == nil {
+	if s.closed || s.recheck == nil || at.IsZero() {
 		return
 	}
 	if s.timer != nil {

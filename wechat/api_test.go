@@ -196,6 +196,24 @@ func TestRequestsOnTheWire(t *testing.T) {
 			t.Errorf("got body %v, want code and openid", r.Body)
 		}
 	})
+	t.Run("through Cloud Hosting's open-API service no access_token goes", func(t *testing.T) {
+		srv, last := capture(t, `{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"13800138000","purePhoneNumber":"13800138000","countryCode":"86","watermark":{"appid":"`+wechattest.AppID+`"}}}`)
+		c := newClient(srv.URL, 5*time.Second)
+		if _, err := c.PhoneNumber(ctx, "", "code-1", "oid-1"); err != nil {
+			t.Fatalf("PhoneNumber: %v", err)
+		}
+		if r := last(); len(r.Query) != 0 {
+			t.Errorf("getuserphonenumber query %v, want none", r.Query)
+		}
+		srv, last = capture(t, `{"errcode":0,"errmsg":"ok"}`)
+		c = newClient(srv.URL, 5*time.Second)
+		if err := c.CheckSession(ctx, "", "oid-1", demoSessionKey); err != nil {
+			t.Fatalf("CheckSession: %v", err)
+		}
+		if r := last(); r.Query["access_token"] != nil || fmt.Sprint(r.Query["openid"]) != "[oid-1]" {
+			t.Errorf("checksession query %v, want openid and no access_token", r.Query)
+		}
+	})
 	t.Run("checksession gets with an hmac_sha256 signature", func(t *testing.T) {
 		srv, last := capture(t, `{"errcode":0,"errmsg":"ok"}`)
 		c := newClient(srv.URL, 5*time.Second)

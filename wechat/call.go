@@ -132,9 +132,27 @@ func (c *Client) send(ctx context.Context, k *call) (code int, retry bool, err e
 		return 0, false, unparseable(raw)
 	}
 	if env.ErrCode != 0 {
-		return env.ErrCode, env.ErrCode == CodeSystemBusy, &Error{Code: env.ErrCode, Msg: k.scrub(env.ErrMsg)}
+		return env.ErrCode, transientCode(env.ErrCode), &Error{Code: env.ErrCode, Msg: k.scrub(env.ErrMsg)}
 	}
 	return 0, false, k.decode(raw)
+}
+
+// transientCode reports whether an errcode says to try again: system
+// busy, or Cloud Hosting's open-API service not ready yet.
+func transientCode(code int) bool { return code == CodeSystemBusy || code == CodeNotReady }
+
+// withToken is query (url.Values encoded, or "") with the access_token,
+// which a call through Cloud Hosting's open-API service goes without
+// (accessToken "").
+func withToken(query, accessToken string) string {
+	if accessToken == "" {
+		return query
+	}
+	t := "access_token=" + url.QueryEscape(accessToken)
+	if query == "" {
+		return t
+	}
+	return t + "&" + query
 }
 
 // scrub replaces the call's secrets in s.

@@ -16,15 +16,14 @@ import (
 func (c *Client) CheckSession(ctx context.Context, accessToken, openid, sessionKey string) error {
 	sig := SessionSignature(sessionKey)
 	q := url.Values{
-		"access_token": {accessToken},
-		"signature":    {sig},
-		"openid":       {openid},
-		"sig_method":   {"hmac_sha256"},
+		"signature":  {sig},
+		"openid":     {openid},
+		"sig_method": {"hmac_sha256"},
 	}
 	return c.do(ctx, &call{
 		api:     "checksession",
 		method:  http.MethodGet,
-		url:     c.baseURL + "/wxa/checksession?" + q.Encode(),
+		url:     c.baseURL + "/wxa/checksession?" + withToken(q.Encode(), accessToken),
 		secrets: []string{accessToken, sig, sessionKey, c.secret},
 		decode: func(body []byte) error {
 			// Only an explicit errcode 0 vouches for the key.

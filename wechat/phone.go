@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 // PhoneInfo is the phone number a user chose to share.
@@ -56,7 +55,7 @@ func (c *Client) PhoneNumber(ctx context.Context, accessToken, code, openid stri
 	err = c.do(ctx, &call{
 		api:     "getuserphonenumber",
 		method:  http.MethodPost,
-		url:     c.baseURL + "/wxa/business/getuserphonenumber?access_token=" + url.QueryEscape(accessToken),
+		url:     c.baseURL + "/wxa/business/getuserphonenumber?" + withToken("", accessToken),
 		body:    body,
 		secrets: []string{accessToken, code, c.secret},
 		// A phone code is single-use too.

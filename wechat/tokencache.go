@@ -337,3 +337,15 @@ func (tc *TokenCache) Do(ctx context.Context, fn func(ctx context.Context, acces
 	}
 	return fn(ctx, next)
 }
+
+// NoAccessToken runs calls without an access_token: in WeChat Cloud
+// Hosting the platform's open-API service (开放接口服务) adds the app's
+// credentials to calls from the container to http://api.weixin.qq.com,
+// for the APIs configured on its whitelist. There is no token to fetch,
+// cache or share.
+type NoAccessToken struct{}
+
+// Do calls fn with an empty access_token.
+func (NoAccessToken) Do(ctx context.Context, fn func(ctx context.Context, accessToken string) error) error {
+	return fn(ctx, "")
+}

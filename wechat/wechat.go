@@ -37,6 +37,12 @@ const (
 	CodeAccessTokenExpired = 42001
 	CodeRateLimited        = 45011 // API frequency limit for this user
 	CodeInvalidSignature   = 87009 // checksession: the session_key is not the current one
+
+	// WeChat Cloud Hosting's open-API service (开放接口服务), which calls
+	// WeChat's APIs for the container without an access_token.
+	CodeAPIUnauthorized = 48001 // the app may not call this API
+	CodeNotWhitelisted  = 85107 // the API is not on the service's whitelist: configure it
+	CodeNotReady        = 85113 // the service is not ready yet: transient, retried
 )
 
 // Session is what jscode2session answers for a valid code.
@@ -77,11 +83,14 @@ func (e *Error) Reason() string {
 // the client cancelled stays context.Canceled.
 func ClientError(err error, refused string) error {
 	var werr *Error
+	if e := errcode.As(err); e != nil {
+		return e // the server's own refusal, not WeChat's
+	}
 	switch {
 	case errors.Is(err, ErrAccessToken):
 		// The call never reached the API: the server's problem, and the
 		// client may only retry later.
-	case errors.As(err, &werr) && werr.Code != CodeSystemBusy:
+	case errors.As(err, &werr) && !transientCode(werr.Code):
 		return &errcode.Error{
 			Code:    errcode.WeChatError,
 			Message: refused,

@@ -88,6 +88,9 @@ const (
 	ErrorCodeTimeout ErrorCode = "TIMEOUT"
 	// The database is unreachable. Retry later.
 	ErrorCodeServiceUnavailable ErrorCode = "SERVICE_UNAVAILABLE"
+	// This server does not do that for this caller: a WeChat Cloud Hosting call from a mini-program
+	// it does not serve (`X-WX-APPID`), or `login` on a server without the AppSecret. Do not retry.
+	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
 	// The data was encrypted with a session_key that has moved on. Call `wx.login()` and `login`, then get the data from WeChat again.
 	ErrorCodeSessionKeyStale ErrorCode = "SESSION_KEY_STALE"
 	// A bug on the server; the message has no details (the log has them, under the request ID). Retry, then report it.
@@ -130,6 +133,7 @@ var AllErrorCode = []ErrorCode{
 	ErrorCodeLimitExceeded,
 	ErrorCodeTimeout,
 	ErrorCodeServiceUnavailable,
+	ErrorCodeForbidden,
 	ErrorCodeSessionKeyStale,
 	ErrorCodeInternalServerError,
 	ErrorCodeGraphqlParseFailed,
@@ -149,7 +153,7 @@ var AllErrorCode = []ErrorCode{
 
 func (e ErrorCode) IsValid() bool {
 	switch e {
-	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeLimitExceeded, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeIntrospectionDisabled, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
+	case ErrorCodeUnauthenticated, ErrorCodeBadUserInput, ErrorCodeNotFound, ErrorCodeWechatError, ErrorCodeWechatUnavailable, ErrorCodeRateLimited, ErrorCodeLimitExceeded, ErrorCodeTimeout, ErrorCodeServiceUnavailable, ErrorCodeForbidden, ErrorCodeSessionKeyStale, ErrorCodeInternalServerError, ErrorCodeGraphqlParseFailed, ErrorCodeGraphqlValidationFailed, ErrorCodePersistedQueryNotFound, ErrorCodeComplexityLimitExceeded, ErrorCodeDepthLimitExceeded, ErrorCodeAliasLimitExceeded, ErrorCodeRootFieldLimitExceeded, ErrorCodeDocumentLimitExceeded, ErrorCodeIntrospectionDisabled, ErrorCodeRequestTooLarge, ErrorCodeBadRequest, ErrorCodeUnsupportedMediaType, ErrorCodeMethodNotAllowed:
 		return true
 	}
 	return false

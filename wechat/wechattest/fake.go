@@ -51,6 +51,8 @@ type Fake struct {
 	calls  map[string]int
 	total  int
 
+	tokenFree   bool // AsOpenAPIService
+	tokenless   int
 	tokenScript []Reply
 	tokenCalls  int
 	forced      int
@@ -82,6 +84,24 @@ func New(tb testing.TB) *Fake {
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	tb.Cleanup(f.Close)
 	return f
+}
+
+// AsOpenAPIService has the fake answer as WeChat Cloud Hosting's open-API
+// service (开放接口服务): calls carry no access_token, the platform adds
+// the credentials (a call with one is refused with 40001), and
+// TokenlessCalls counts them.
+func (f *Fake) AsOpenAPIService() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokenFree = true
+}
+
+// TokenlessCalls returns how many calls came without an access_token to
+// the open-API service.
+func (f *Fake) TokenlessCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tokenless
 }
 
 // On scripts the jscode2session answers to code: one reply per call in
@@ -245,6 +265,13 @@ func (f *Fake) issueToken() {
 func (f *Fake) checkToken(tok string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.tokenFree {
+		if tok != "" {
+			return 40001 // the service knows no tokens
+		}
+		f.tokenless++
+		return 0
+	}
 	switch {
 	case f.tokenN == 0 || tok != Token(f.tokenN):
 		return 40001

@@ -70,6 +70,11 @@ export type ErrorCode =
   | 'DEPTH_LIMIT_EXCEEDED'
   /** The document has more selections, fragments, fields of one name, directives, variables or arguments than the server validates (the message names which). Send a smaller document. */
   | 'DOCUMENT_LIMIT_EXCEEDED'
+  /**
+   * This server does not do that for this caller: a WeChat Cloud Hosting call from a mini-program
+   * it does not serve (`X-WX-APPID`), or `login` on a server without the AppSecret. Do not retry.
+   */
+  | 'FORBIDDEN'
   /** The document does not parse. Fix the client. */
   | 'GRAPHQL_PARSE_FAILED'
   /** The document does not fit the schema, or a variable has the wrong type. Fix the client. */
@@ -169,7 +174,10 @@ export type Mutation = {
    * code within 5 minutes signs in the same user again.
    */
   login: AuthPayload;
-  /** Revokes the token used for this request. Returns true. */
+  /**
+   * Revokes the token used for this request and returns true. A caller whom WeChat Cloud
+   * Hosting's headers identify (no token) has no session to end: false.
+   */
   logout: Scalars['Boolean']['output'];
   /** Changes the caller's profile; fields left out stay as they are. */
   updateProfile: User;
