@@ -43,8 +43,15 @@ func startServerProcess(t testing.TB, env ...string) *serverProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startBinary(t, exe, append([]string{"WXTODO_TEST_SERVE=1", "ADDR=127.0.0.1:0", "DATA_KEY=" + secret.NewKey()}, env...)...)
+}
+
+// startBinary runs a wxtodo binary with env added to this process's and
+// waits until it listens.
+func startBinary(t testing.TB, exe string, env ...string) *serverProcess {
+	t.Helper()
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), append([]string{"WXTODO_TEST_SERVE=1", "ADDR=127.0.0.1:0", "DATA_KEY=" + secret.NewKey()}, env...)...)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
