@@ -691,3 +691,24 @@ func TestBadHandshakesGetACode(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscriptionWithCloudHostingHeaders: in WeChat Cloud Hosting mode a
+// socket whose handshake carries the platform's headers is that openid's
+// user, with no token (wx.cloud.connectContainer).
+func TestSubscriptionWithCloudHostingHeaders(t *testing.T) {
+	s := apitest.New(t, dbtest.PostgresURL(t), apitest.Options{CloudHosting: true})
+	h := http.Header{"X-Wx-Source": {"wx_client"}, "X-Wx-Appid": {wechattest.AppID}, "X-Wx-Openid": {"oid-live-cloud"}}
+	ws, err := s.DialSocket(t, apitest.TransportWS, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.MustInit(t, nil)
+	ws.Subscribe(t, "1", subscription)
+	waitSubscribed(t, s, 1)
+	var d struct{ CreateTodo struct{ ID string } }
+	s.OK(t, createTodo, &d, apitest.Vars(map[string]any{"title": "by header"}),
+		apitest.Header("X-WX-SOURCE", "wx_client"), apitest.Header("X-WX-APPID", wechattest.AppID), apitest.Header("X-WX-OPENID", "oid-live-cloud"))
+	if got := ws.NextChange(t, "1", wait); got.ID == nil || *got.ID != d.CreateTodo.ID {
+		t.Errorf("got %+v, want CREATED %s", got, d.CreateTodo.ID)
+	}
+}
