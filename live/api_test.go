@@ -448,32 +448,7 @@ func TestOtherSchemasChangesStayThere(t *testing.T) {
 func TestSubscriptionOverSSE(t *testing.T) {
 	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{RequestTimeout: time.Second})
 	token, _ := s.Login(t, "sse")
-	body := strings.NewReader(`{"query": "subscription { todoChanged { kind id todo { title } } }"}`)
-	req, err := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("Content-Type %q, want text/event-stream", ct)
-	}
-	events := make(chan string, 16)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				events <- data
-			}
-		}
-	}()
+	events := sse(t, s, token)
 	waitSubscribed(t, s, 1)
 	time.Sleep(1500 * time.Millisecond) // past REQUEST_TIMEOUT
 	create(t, s, token, "streamed")
