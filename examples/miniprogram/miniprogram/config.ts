@@ -10,8 +10,15 @@
 // - trial and release: your server's HTTPS domain, which must be listed
 //   under 开发管理 → 开发设置 → 服务器域名 → request合法域名 in the
 //   mini-program's admin console (mp.weixin.qq.com).
+//
+// Or WeChat Cloud Hosting (微信云托管): a version with a CLOUD_HOSTING entry
+// calls the service through wx.cloud.callContainer instead of its URL (no
+// domain to register, no sign-in: the platform names the user). The
+// service runs wxtodo with CLOUD_HOSTING=true (see the repository's README).
 
-type EnvVersion = 'develop' | 'trial' | 'release';
+import type { CloudContainerConfig } from './api/graphql';
+
+export type EnvVersion = 'develop' | 'trial' | 'release';
 
 export const ENDPOINTS: Record<EnvVersion, string> = {
   develop: 'http://127.0.0.1:8080/query',
@@ -19,13 +26,39 @@ export const ENDPOINTS: Record<EnvVersion, string> = {
   release: 'https://wxtodo.example.com/query',
 };
 
-/** The GraphQL endpoint for the running version of the mini-program. */
-export function apiUrl(): string {
-  let env: EnvVersion = 'develop';
+/**
+ * Cloud Hosting per version: `{ env, service }` (the environment ID and
+ * the service name from the Cloud Hosting console) sends that version's
+ * calls through wx.cloud.callContainer, and its ENDPOINTS URL is not used;
+ * null keeps wx.request. For example:
+ *
+ *   release: { env: 'prod-2gab3cd4e5f6', service: 'wxtodo' },
+ */
+export const CLOUD_HOSTING: Record<EnvVersion, CloudContainerConfig | null> = {
+  develop: null,
+  trial: null,
+  release: null,
+};
+
+/** The running version of the mini-program (develop in DevTools). */
+export function envVersion(): EnvVersion {
   try {
-    env = wx.getAccountInfoSync().miniProgram.envVersion;
+    const env = wx.getAccountInfoSync().miniProgram.envVersion;
+    if (env in ENDPOINTS) {
+      return env;
+    }
   } catch (e) {
     // Old base libraries lack getAccountInfoSync: keep develop.
   }
-  return ENDPOINTS[env] || ENDPOINTS.develop;
+  return 'develop';
+}
+
+/** The GraphQL endpoint for the running version of the mini-program. */
+export function apiUrl(): string {
+  return ENDPOINTS[envVersion()] || ENDPOINTS.develop;
+}
+
+/** The Cloud Hosting service for the running version, or null for wx.request. */
+export function cloudHosting(): CloudContainerConfig | null {
+  return CLOUD_HOSTING[envVersion()] || null;
 }

@@ -1,5 +1,6 @@
-// A small GraphQL client for the mini-program runtime: wx.request, wx.login
-// and wx.*StorageSync only (no fetch, no Node APIs, no GraphQL framework).
+// A small GraphQL client for the mini-program runtime: wx.request (or
+// wx.cloud.callContainer), wx.login and wx.*StorageSync only (no fetch, no
+// Node APIs, no GraphQL framework).
 //
 // - Sign-in: wx.login() gives a one-time code, the `login` mutation trades it
 //   for wxtodo's session token, and the token is kept with wx.setStorageSync.
@@ -12,6 +13,15 @@
 //   `extensions.code` (and `reason`, `field` when present), or a code of
 //   the client's own: NETWORK_ERROR, HTTP_ERROR, BAD_RESPONSE,
 //   WX_LOGIN_FAILED.
+//
+// How a request reaches the server is the client's Transport: wx.request to
+// a URL (RequestTransport), or WeChat Cloud Hosting's
+// wx.cloud.callContainer to a service (CloudContainerTransport). Through
+// Cloud Hosting the platform itself names the caller (its X-WX-OPENID
+// header), so there the client never signs in by itself: it sends no token
+// unless login() was called explicitly, and an UNAUTHENTICATED answer to a
+// call without a token is thrown as it is (a rejected token is dropped
+// once, and the call sent again without it).
 
 import { LoginDocument, LogoutDocument } from './generated/operations';
 import type { LoginMutation } from './generated/operations';
@@ -41,7 +51,7 @@ export interface GraphQLErrorEntry {
 
 /** Codes the client gives failures that have no server code. */
 export const ClientCode = {
-  /** wx.request failed: no connection, timeout, DNS, TLS, domain not allowed. */
+  /** wx.request (or wx.cloud.callContainer) failed: no connection, timeout, DNS, TLS, domain not allowed, no such Cloud Hosting env or service. */
   NETWORK_ERROR: 'NETWORK_ERROR',
   /** An HTTP error status with no GraphQL error in the body. */
   HTTP_ERROR: 'HTTP_ERROR',
@@ -106,9 +116,248 @@ export function isClientError(err: unknown, code?: KnownCode): err is GraphQLCli
   return err instanceof GraphQLClientError && (code === undefined || err.code === code);
 }
 
+/** One GraphQL POST, as the client hands it to its transport. */
+export interface TransportRequest {
+  /** The JSON text of `{ query, variables }`. */
+  body: string;
+  /** content-type, and Authorization when a token goes with the call. */
+  header: Record<string, string>;
+  /** Milliseconds. */
+  timeout: number;
+}
+
+/** The server's answer to a TransportRequest. */
+export interface TransportResponse {
+  statusCode: number;
+  /** The body, parsed as JSON (its text when it is not JSON). */
+  body: unknown;
+  /** The server's X-Request-Id. */
+  requestId?: string;
+}
+
+/** What the live client asks of a socket: its subprotocols, and where a failure to open goes. */
+export interface SocketRequest {
+  protocols: string[];
+  fail: (errMsg: string) => void;
+}
+
+/**
+ * How the client reaches the server: the same typed client (and TodoApi,
+ * LiveClient) runs on either.
+ */
+export interface Transport {
+  /** Where the calls go, for people: the URL, or the Cloud Hosting env and service. */
+  readonly target: string;
+  /**
+   * Whether the platform names the caller of every call (WeChat Cloud
+   * Hosting): then the client does not sign in by itself.
+   */
+  readonly platformIdentity: boolean;
+  /** Sends one POST; fails with a NETWORK_ERROR GraphQLClientError. */
+  post(request: TransportRequest): Promise<TransportResponse>;
+  /** Opens a WebSocket on the GraphQL endpoint (for live.ts). */
+  connectSocket(request: SocketRequest): WechatMiniprogram.SocketTask;
+}
+
+/** The WebSocket URL of a GraphQL endpoint: ws:// for http://, wss:// for https://. */
+export function socketUrl(httpUrl: string): string {
+  return httpUrl.replace(/^http(s?):\/\//i, (_m: string, s: string) => (s ? 'wss://' : 'ws://'));
+}
+
+/** wx.request to the GraphQL endpoint, wx.connectSocket to its ws(s):// twin. */
+export class RequestTransport implements Transport {
+  readonly platformIdentity = false;
+
+  constructor(readonly url: string) {}
+
+  get target(): string {
+    return this.url;
+  }
+
+  post(request: TransportRequest): Promise<TransportResponse> {
+    return new Promise<TransportResponse>((resolve, reject) => {
+      wx.request({
+        url: this.url,
+        method: 'POST',
+        header: request.header,
+        data: request.body,
+        dataType: 'json',
+        timeout: request.timeout,
+        success: (res) => {
+          resolve({
+            statusCode: res.statusCode,
+            body: res.data,
+            requestId: headerValue(res.header, 'x-request-id'),
+          });
+        },
+        fail: (err) => reject(networkError((err && err.errMsg) || 'request:fail')),
+      });
+    });
+  }
+
+  connectSocket(request: SocketRequest): WechatMiniprogram.SocketTask {
+    return wx.connectSocket({
+      url: socketUrl(this.url),
+      protocols: request.protocols,
+      fail: (err) => request.fail((err && err.errMsg) || 'connectSocket:fail'),
+    });
+  }
+}
+
+/** A WeChat Cloud Hosting (微信云托管) service that runs wxtodo with CLOUD_HOSTING=true. */
+export interface CloudContainerConfig {
+  /** The Cloud Hosting environment ID (环境 ID), e.g. prod-2gab3cd4e5f6. */
+  env: string;
+  /** The service's name (服务名称): sent as X-WX-SERVICE. */
+  service: string;
+  /** The GraphQL path on the service. Default /query. */
+  path?: string;
+}
+
+/**
+ * wx.cloud.callContainer to a Cloud Hosting service, and
+ * wx.cloud.connectContainer for the live socket. The platform adds the
+ * caller's X-WX-OPENID (and X-WX-APPID, X-WX-SOURCE, X-WX-UNIONID) to each
+ * call, which the server takes as the signed-in user: no token, no login.
+ * wx.cloud.init({ env }) is called once, before the first call.
+ */
+export class CloudContainerTransport implements Transport {
+  readonly platformIdentity = true;
+  readonly env: string;
+  readonly service: string;
+  readonly path: string;
+  private initialized = false;
+
+  constructor(config: CloudContainerConfig) {
+    this.env = config.env;
+    this.service = config.service;
+    this.path = config.path || '/query';
+  }
+
+  get target(): string {
+    return `cloud:${this.env}/${this.service}${this.path}`;
+  }
+
+  post(request: TransportRequest): Promise<TransportResponse> {
+    this.init();
+    return new Promise<TransportResponse>((resolve, reject) => {
+      wx.cloud.callContainer({
+        config: { env: this.env },
+        path: this.path,
+        method: 'POST',
+        header: { ...request.header, 'X-WX-SERVICE': this.service },
+        data: request.body,
+        dataType: 'json',
+        timeout: request.timeout,
+        success: (res) => {
+          resolve({
+            statusCode: res.statusCode,
+            body: typeof res.data === 'string' ? parseJSON(res.data) : res.data,
+            requestId: headerValue(res.header, 'x-request-id'),
+          });
+        },
+        fail: (err) => reject(networkError((err && err.errMsg) || 'cloud.callContainer:fail')),
+      });
+    });
+  }
+
+  connectSocket(request: SocketRequest): WechatMiniprogram.SocketTask {
+    this.init();
+    // connectContainer hands its SocketTask to success: until then this
+    // one stands in for it, so the live client can set its listeners now.
+    const task = new PendingSocketTask();
+    wx.cloud.connectContainer({
+      config: { env: this.env },
+      service: this.service,
+      path: this.path,
+      protocols: request.protocols,
+      success: (res) => task.attach(res.socketTask),
+      fail: (err) => request.fail((err && err.errMsg) || 'cloud.connectContainer:fail'),
+    });
+    return task;
+  }
+
+  private init(): void {
+    if (!this.initialized) {
+      wx.cloud.init({ env: this.env });
+      this.initialized = true;
+    }
+  }
+}
+
+/**
+ * A SocketTask whose real task comes later (connectContainer's success):
+ * listeners and a close wait for it; a send before it fails, as on a
+ * socket that is not open.
+ */
+class PendingSocketTask implements WechatMiniprogram.SocketTask {
+  private task: WechatMiniprogram.SocketTask | null = null;
+  private pendingClose: WechatMiniprogram.SocketTaskCloseOption | null = null;
+  private readonly waiting: Array<(task: WechatMiniprogram.SocketTask) => void> = [];
+
+  attach(task: WechatMiniprogram.SocketTask): void {
+    this.task = task;
+    for (const add of this.waiting.splice(0)) {
+      add(task);
+    }
+    if (this.pendingClose) {
+      task.close(this.pendingClose);
+    }
+  }
+
+  private later(add: (task: WechatMiniprogram.SocketTask) => void): void {
+    if (this.task) {
+      add(this.task);
+    } else {
+      this.waiting.push(add);
+    }
+  }
+
+  onOpen(listener: WechatMiniprogram.OnOpenCallback): void {
+    this.later((t) => t.onOpen(listener));
+  }
+
+  onMessage(listener: WechatMiniprogram.SocketTaskOnMessageCallback): void {
+    this.later((t) => t.onMessage(listener));
+  }
+
+  onClose(listener: WechatMiniprogram.SocketTaskOnCloseCallback): void {
+    this.later((t) => t.onClose(listener));
+  }
+
+  onError(listener: WechatMiniprogram.UDPSocketOnErrorCallback): void {
+    this.later((t) => t.onError(listener));
+  }
+
+  send(option: WechatMiniprogram.SocketTaskSendOption): void {
+    if (this.task) {
+      this.task.send(option);
+      return;
+    }
+    const res = { errMsg: 'sendSocketMessage:fail the socket is not open' };
+    option.fail && option.fail(res);
+    option.complete && option.complete(res);
+  }
+
+  close(option: WechatMiniprogram.SocketTaskCloseOption): void {
+    if (this.task) {
+      this.task.close(option);
+    } else if (!this.pendingClose) {
+      this.pendingClose = option;
+    }
+  }
+}
+
 export interface ClientOptions {
-  /** The GraphQL endpoint, e.g. https://api.example.com/query. */
-  url: string;
+  /** The GraphQL endpoint, e.g. https://api.example.com/query, for wx.request. */
+  url?: string;
+  /**
+   * WeChat Cloud Hosting instead of a URL: calls go through
+   * wx.cloud.callContainer to this env and service.
+   */
+  cloud?: CloudContainerConfig | null;
+  /** Another way to reach the server (wins over url and cloud). */
+  transport?: Transport;
   /** The storage key of the token. Default "wxtodo.token". */
   tokenKey?: string;
   /**
@@ -129,24 +378,44 @@ export interface RequestOptions {
 
 export type LoginResult = LoginMutation['login'];
 
-interface RawResponse {
-  statusCode: number;
-  body: unknown;
-  requestId?: string;
-}
+type RawResponse = TransportResponse;
 
 const UNAUTHENTICATED: ErrorCode = 'UNAUTHENTICATED';
 
 export class GraphQLClient {
+  /** The wx.request endpoint ("" when the calls go through Cloud Hosting). */
   readonly url: string;
   readonly tokenKey: string;
   readonly timeout: number;
+  readonly transport: Transport;
   private signingIn: Promise<LoginResult> | null = null;
 
   constructor(options: ClientOptions) {
-    this.url = options.url;
     this.tokenKey = options.tokenKey || 'wxtodo.token';
     this.timeout = options.timeout || 20000;
+    if (options.transport) {
+      this.transport = options.transport;
+    } else if (options.cloud) {
+      this.transport = new CloudContainerTransport(options.cloud);
+    } else if (options.url) {
+      this.transport = new RequestTransport(options.url);
+    } else {
+      throw new Error('GraphQLClient: set url, cloud or transport');
+    }
+    this.url = this.transport instanceof RequestTransport ? this.transport.url : '';
+  }
+
+  /** Where the calls go, for people (the login page shows it). */
+  get target(): string {
+    return this.transport.target;
+  }
+
+  /**
+   * Whether the platform signs the caller in (Cloud Hosting): the client
+   * then needs no login and sends no token of its own.
+   */
+  get platformIdentity(): boolean {
+    return this.transport.platformIdentity;
   }
 
   /** The stored session token, or "" when there is none. */
@@ -191,11 +460,13 @@ export class GraphQLClient {
     options: RequestOptions = {},
   ): Promise<TResult> {
     const query = document.toString();
+    const platform = this.platformIdentity;
     let token = this.getToken();
     // At most one sign-in per call: up front when no token is stored, or
-    // after an UNAUTHENTICATED answer.
+    // after an UNAUTHENTICATED answer. Through Cloud Hosting, none: the
+    // platform's headers sign the call in.
     let signedIn = false;
-    if (!token) {
+    if (!token && !platform) {
       token = (await this.login()).token;
       signedIn = true;
     }
@@ -212,7 +483,9 @@ export class GraphQLClient {
         throw err;
       }
       const errors = responseErrors(res.body);
-      if (errors.some((e) => e.extensions?.code === UNAUTHENTICATED) && !signedIn) {
+      // Through Cloud Hosting only a token can be rejected: without one
+      // there is nothing to refresh, and the error is the answer.
+      if (errors.some((e) => e.extensions?.code === UNAUTHENTICATED) && !signedIn && (token || !platform)) {
         signedIn = true;
         token = await this.tokenAfterRejection(token);
         continue;
@@ -223,7 +496,9 @@ export class GraphQLClient {
 
   /**
    * Revokes the session on the server, then forgets the token. Without a
-   * stored token it only forgets; a token the server no longer knows is not
+   * stored token it only forgets (through Cloud Hosting that is all there
+   * is: a caller the platform names has no session, and the server would
+   * answer logout with false); a token the server no longer knows is not
    * an error.
    */
   async logout(): Promise<void> {
@@ -248,15 +523,20 @@ export class GraphQLClient {
    * stored one when another call has signed in since, else a new sign-in
    * (shared with the calls that are signing in already). The live client
    * (live.ts) uses it too, when a socket is refused or its session ends.
+   * Through Cloud Hosting it signs nobody in: "" (the platform's headers),
+   * or a token another call stored since.
    */
   async tokenAfterRejection(rejected: string): Promise<string> {
     const current = this.getToken();
     if (current && current !== rejected && !this.signingIn) {
       return current;
     }
-    if (current === rejected) {
+    if (current && current === rejected) {
       // Do not send a dead token again, also if the sign-in fails.
       this.clearToken();
+    }
+    if (this.platformIdentity) {
+      return current === rejected ? '' : current;
     }
     return (await this.login()).token;
   }
@@ -286,33 +566,24 @@ export class GraphQLClient {
     if (token) {
       header.Authorization = 'Bearer ' + token;
     }
-    return new Promise<RawResponse>((resolve, reject) => {
-      wx.request({
-        url: this.url,
-        method: 'POST',
-        header,
-        data: JSON.stringify({ query, variables: variables || {} }),
-        dataType: 'json',
-        timeout: this.timeout,
-        success: (res) => {
-          resolve({
-            statusCode: res.statusCode,
-            body: res.data,
-            requestId: headerValue(res.header, 'x-request-id'),
-          });
-        },
-        fail: (err) => {
-          const errMsg = (err && err.errMsg) || 'request:fail';
-          reject(
-            new GraphQLClientError({
-              code: ClientCode.NETWORK_ERROR,
-              reason: /time ?out/i.test(errMsg) ? 'TIMEOUT' : undefined,
-              message: errMsg,
-            }),
-          );
-        },
-      });
-    });
+    return this.transport.post({ body: JSON.stringify({ query, variables: variables || {} }), header, timeout: this.timeout });
+  }
+}
+
+/** A failed wx.request or callContainer, as the client throws it. */
+function networkError(errMsg: string): GraphQLClientError {
+  return new GraphQLClientError({
+    code: ClientCode.NETWORK_ERROR,
+    reason: /time ?out/i.test(errMsg) ? 'TIMEOUT' : undefined,
+    message: errMsg,
+  });
+}
+
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return text;
   }
 }
 

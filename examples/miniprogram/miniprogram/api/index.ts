@@ -1,13 +1,13 @@
-// The mini-program's API: one client for the configured server, the typed
-// operations on it, and the live client on the same server. Pages import
-// from here.
+// The mini-program's API: one client for the configured server (its URL, or
+// its Cloud Hosting service: see config.ts), the typed operations on it, and
+// the live client on the same server. Pages import from here.
 
-import { apiUrl } from '../config';
+import { apiUrl, cloudHosting } from '../config';
 import { GraphQLClient } from './graphql';
 import { LiveClient } from './live';
 import { TodoApi } from './todos';
 
-export const client = new GraphQLClient({ url: apiUrl() });
+export const client = new GraphQLClient({ url: apiUrl(), cloud: cloudHosting() });
 export const api = new TodoApi(client);
 export const live = new LiveClient({ client });
 

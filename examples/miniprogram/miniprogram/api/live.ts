@@ -33,10 +33,19 @@
 //   and when wx.onNetworkStatusChange says the network is back, which the
 //   client listens to while it has listeners) reconnects at once instead of
 //   waiting out the backoff; pause() closes the socket until resume().
+// - WeChat Cloud Hosting (the client's CloudContainerTransport): the socket
+//   is opened with wx.cloud.connectContainer on the service's /query, and
+//   the platform's headers on its handshake name the caller, so
+//   connection_init carries no token (unless login() stored one) and the
+//   client never signs in: a 4401/4403 there drops a stored token (if any)
+//   and reconnects once at once, then waits like any failure.
 
 import { TodoChangedDocument, TodoVersionDocument } from './generated/operations';
 import type { TodoChangedSubscription } from './generated/operations';
+import { socketUrl } from './graphql';
 import type { GraphQLClient } from './graphql';
+
+export { socketUrl };
 
 /** One change of the caller's list, as todoChanged delivers it. */
 export type TodoChange = TodoChangedSubscription['todoChanged'];
@@ -63,7 +72,11 @@ export const CloseCode = {
 export interface LiveOptions {
   /** The API client: its token, its silent re-login, its HTTP endpoint. */
   client: GraphQLClient;
-  /** The socket's URL. Default: the client's URL with ws(s)://. */
+  /**
+   * The socket's URL, for wx.connectSocket. Default: the client's
+   * transport opens it (the client's URL with ws(s)://, or
+   * wx.cloud.connectContainer through Cloud Hosting).
+   */
   url?: string;
   /** The first reconnect delay in milliseconds, doubling per failure. Default 1000. */
   minDelay?: number;
@@ -97,11 +110,6 @@ type SocketTask = WechatMiniprogram.SocketTask;
 
 const SUBSCRIPTION_ID = '1';
 
-/** The WebSocket URL of a GraphQL endpoint: ws:// for http://, wss:// for https://. */
-export function socketUrl(httpUrl: string): string {
-  return httpUrl.replace(/^http(s?):\/\//i, (_m: string, s: string) => (s ? 'wss://' : 'ws://'));
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -114,6 +122,7 @@ export class LiveClient {
   lastDelay = 0;
 
   private readonly client: GraphQLClient;
+  private readonly ownUrl: boolean;
   private readonly minDelay: number;
   private readonly maxDelay: number;
   private readonly tooManyDelay: number;
@@ -140,7 +149,8 @@ export class LiveClient {
 
   constructor(options: LiveOptions) {
     this.client = options.client;
-    this.url = options.url || socketUrl(options.client.url);
+    this.ownUrl = !!options.url;
+    this.url = options.url || (options.client.url ? socketUrl(options.client.url) : '');
     this.minDelay = options.minDelay ?? 1000;
     this.maxDelay = options.maxDelay ?? 30000;
     this.tooManyDelay = options.tooManyDelay ?? 60000;
@@ -259,7 +269,8 @@ export class LiveClient {
     const gen = ++this.generation;
     this.current = 'connecting';
     const token = this.client.getToken();
-    if (token) {
+    // Through Cloud Hosting no token is needed: the platform names the caller.
+    if (token || this.client.platformIdentity) {
       this.open(token);
       return;
     }
@@ -278,12 +289,11 @@ export class LiveClient {
   }
 
   private open(token: string): void {
-    const task: SocketTask = wx.connectSocket({
-      url: this.url,
-      protocols: [SUBPROTOCOL],
-      // Deferred: `task` is assigned by then, even if fail came at once.
-      fail: (err) => Promise.resolve().then(() => this.closed(task, token, 1006, (err && err.errMsg) || 'connectSocket:fail')),
-    });
+    // Deferred: `task` is assigned by then, even if fail came at once.
+    const fail = (errMsg: string) => Promise.resolve().then(() => this.closed(task, token, 1006, errMsg));
+    const task: SocketTask = this.ownUrl
+      ? wx.connectSocket({ url: this.url, protocols: [SUBPROTOCOL], fail: (err) => fail((err && err.errMsg) || 'connectSocket:fail') })
+      : this.client.transport.connectSocket({ protocols: [SUBPROTOCOL], fail });
     this.task = task;
     task.onOpen(() => {
       if (task !== this.task) {
@@ -292,7 +302,7 @@ export class LiveClient {
         return;
       }
       this.armIdle(task, token);
-      this.send(task, { type: 'connection_init', payload: { Authorization: 'Bearer ' + token } });
+      this.send(task, { type: 'connection_init', payload: token ? { Authorization: 'Bearer ' + token } : {} });
     });
     task.onMessage((res) => this.message(task, token, res.data));
     task.onClose((res) => this.closed(task, token, res.code, res.reason || ''));

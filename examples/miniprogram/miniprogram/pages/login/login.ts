@@ -1,6 +1,8 @@
 // Sign-in: wx.login() and the `login` mutation, through the API client.
 // With a token stored already it goes straight to the list; an expired
-// token is replaced by the client itself on the next call.
+// token is replaced by the client itself on the next call. Through WeChat
+// Cloud Hosting (config.ts) there is nothing to sign in to: the platform
+// names the user of every call, so it goes straight to the list too.
 
 import { client } from '../../api/index';
 import { describeError } from '../../utils/errors';
@@ -9,11 +11,11 @@ Page({
   data: {
     signingIn: false,
     errorText: '',
-    serverUrl: client.url,
+    serverUrl: client.target,
   },
 
   onLoad() {
-    if (client.getToken()) {
+    if (client.getToken() || client.platformIdentity) {
       this.openList(false);
     }
   },

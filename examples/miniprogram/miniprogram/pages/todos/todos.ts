@@ -54,6 +54,8 @@ Component({
     loadingMore: false,
     adding: false,
     errorText: '',
+    // Through Cloud Hosting the platform signs the user in: no logout.
+    canLogout: !client.platformIdentity,
   },
 
   methods: {
