@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,28 @@ func TestConfigCloudHosting(t *testing.T) {
 	// With the mode off, http to WeChat's own host stays refused.
 	if _, err := loadConfig(configEnv("WECHAT_APPID", "wx1", "WECHAT_SECRET", "s", "DATA_KEY", secret.NewKey(), "WECHAT_API_BASE", "http://api.weixin.qq.com"), nil); err == nil {
 		t.Error("http://api.weixin.qq.com accepted with the mode off")
+	}
+}
+
+// TestCloudHostingKeepsTheSecretOffPlainHTTP: in Cloud Hosting mode the
+// token-free calls go to the open-API service over http, but login's
+// jscode2session, which carries the AppSecret in its query, goes over
+// https.
+func TestCloudHostingKeepsTheSecretOffPlainHTTP(t *testing.T) {
+	cfg, err := loadConfig(configEnv("CLOUD_HOSTING", "true", "WECHAT_APPID", "wx1234", "WECHAT_SECRET", "s3cret",
+		"DATABASE_URL", "postgres://u:p@db.internal/wxtodo", "DATA_KEY", secret.NewKey()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wx := newWeChat(cfg, nil, slog.New(slog.DiscardHandler))
+	login, ok := wx.exchanger.(*wechat.Client)
+	if !ok || login.BaseURL() != wechat.DefaultBaseURL {
+		t.Errorf("login exchanges codes at %v, want %s", wx.exchanger, wechat.DefaultBaseURL)
+	}
+	if api, ok := wx.api.(*wechat.Client); !ok || api.BaseURL() != "http://api.weixin.qq.com" {
+		t.Errorf("token-free calls go to %v, want http://api.weixin.qq.com", wx.api)
+	}
+	if _, ok := wx.accessTokens(nil, nil).(wechat.NoAccessToken); !ok {
+		t.Error("the mode fetches access_tokens, want none")
 	}
 }

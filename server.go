@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -227,6 +228,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		KeepAlive:       cfg.WSKeepAlive,
 		InitTimeout:     cfg.WSInitTimeout,
 		MaxMessageBytes: int64(cfg.WSMaxMessageBytes),
+		RequestTimeout:  cfg.RequestTimeout,
 	}}
 	webCfg := web.Config{
 		Log:            log,
@@ -305,15 +307,30 @@ func newWeChat(cfg *config, met *metrics.Metrics, log *slog.Logger) weChat {
 		m := wechat.Mock{}
 		return weChat{exchanger: m, api: m, tokens: m, appID: "dev", dataAppID: wechat.MockAppID}
 	}
-	client := wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout)
-	if met != nil {
-		client.Observe = func(api string, d time.Duration, errcode int, err error) {
-			met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
+	observe := func(c *wechat.Client) *wechat.Client {
+		if met != nil {
+			c.Observe = func(api string, d time.Duration, errcode int, err error) {
+				met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
+			}
 		}
+		return c
 	}
-	wx := weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID, tokenFree: cfg.CloudHosting}
-	if cfg.CloudHosting && cfg.WeChatSecret == "" {
-		wx.exchanger = noSecret{}
+	client := observe(wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout))
+	wx := weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID}
+	if cfg.CloudHosting {
+		// Token-free calls go to the open-API service over the platform's
+		// plain http, and carry no secret; login's jscode2session carries
+		// the AppSecret in its query, so it never goes over http to
+		// another host than a loopback test server.
+		wx.tokenFree = true
+		wx.api = observe(wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, "", cfg.WeChatTimeout))
+		if u, err := url.Parse(cfg.WeChatAPIBase); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			client = observe(wechat.New(wechat.DefaultBaseURL, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout))
+		}
+		wx.exchanger, wx.tokens = client, client
+		if cfg.WeChatSecret == "" {
+			wx.exchanger = noSecret{}
+		}
 	}
 	return wx
 }

@@ -180,6 +180,7 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 	}
 	liveOpt := opt.Live
 	liveOpt.Hub, liveOpt.Auth = resolver.Live, authSvc
+	liveOpt.RequestTimeout = or(liveOpt.RequestTimeout, or(opt.RequestTimeout, 15*time.Second))
 	h := web.New(web.Config{
 		Log:            log,
 		GraphQL:        graph.NewHandler(resolver, graph.Options{Log: log, Introspection: opt.Introspection, Live: &liveOpt}),

@@ -99,7 +99,7 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	if opt.Live != nil {
 		// Documents sent over a socket or a stream pass the lane too.
 		srv.AddTransport(lane.admit(newWebsocketTransport(*opt.Live, log)))
-		srv.AddTransport(lane.admit(sseTransport{transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}}))
+		srv.AddTransport(lane.admit(sseTransport{SSE: transport.SSE{KeepAlivePingInterval: orDefaultDuration(opt.Live.KeepAlive, DefaultKeepAlive)}, writeTimeout: opt.Live.WriteTimeout}))
 	}
 	srv.AddTransport(lane.admit(getTransport{tags: &listTags{version: r.TodoService.ListVersion}}))
 	srv.AddTransport(lane.admit(transport.POST{}))
@@ -127,7 +127,11 @@ func NewHandler(r *Resolver, opt Options) *handler.Server {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(wxdata.WithCallBudget(ctx))
 	})
-	srv.AroundOperations(subscriptionsStream)
+	var streamTimeout time.Duration
+	if opt.Live != nil {
+		streamTimeout = opt.Live.RequestTimeout
+	}
+	srv.AroundOperations(subscriptionsStream(streamTimeout))
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -40,6 +40,10 @@ type LiveOptions struct {
 	// nothing for that long (its window full) is cut off, so it holds
 	// neither a logout's close nor a shutdown.
 	WriteTimeout time.Duration
+	// RequestTimeout bounds a query or mutation sent over a socket or a
+	// stream, as REQUEST_TIMEOUT bounds one over HTTP (a subscription
+	// lasts as long as the client keeps it).
+	RequestTimeout time.Duration
 }
 
 // Defaults of LiveOptions.
@@ -179,14 +183,15 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 	}
 	c, err := auth.Require(ctx)
 	if err != nil {
-		reason := "UNAUTHENTICATED"
-		if e := errcode.As(err); e != nil && e.Code == errcode.Unauthenticated {
-			reason = e.Reason + ": " + e.Message
-		} else {
-			t.log.WarnContext(ctx, "websocket: authenticate", "err", err)
-			reason = "could not check the token; try again"
+		switch e := errcode.As(err); {
+		case e != nil && e.Code == errcode.Unauthenticated:
+			return t.refuse(ctx, live.CloseForbidden, e.Reason+": "+e.Message)
+		case e != nil && e.Code == errcode.Forbidden:
+			// Another app's caller (Cloud Hosting): no login helps.
+			return t.refuse(ctx, live.CloseForbidden, e.Code+": "+e.Message)
 		}
-		return t.refuse(ctx, live.CloseForbidden, reason)
+		t.log.WarnContext(ctx, "websocket: authenticate", "err", err)
+		return t.refuse(ctx, live.CloseTryAgain, "could not check the caller; try again later")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	st.cancel = cancel
@@ -348,28 +353,78 @@ func isField(s ast.Selection) bool {
 type streamKey struct{}
 
 // sseTransport is gqlgen's SSE transport, marked as a stream.
-type sseTransport struct{ transport.SSE }
+type sseTransport struct {
+	transport.SSE
+	writeTimeout time.Duration
+}
 
 // Do serves the stream for as long as the client keeps it: free of the
-// server's read and write timeouts from here, where the body has been
-// read (before, they bound a client that sends it slowly).
+// server's read timeout from here, where the body has been read (before,
+// it bounds a client that sends it slowly), and each write within
+// writeTimeout, as a socket's, so that a client that stops reading holds
+// no handler past a logout or a shutdown.
 func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})  //nolint:errcheck // not every writer has deadlines
-	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
-	t.SSE.Do(w, r.WithContext(context.WithValue(r.Context(), streamKey{}, true)), exec)
+	rc.SetReadDeadline(time.Time{}) //nolint:errcheck // not every writer has deadlines
+	dw := &deadlineWriter{ResponseWriter: w, rc: rc, timeout: orDefaultDuration(t.writeTimeout, DefaultWriteTimeout)}
+	dw.arm()
+	t.SSE.Do(dw, r.WithContext(context.WithValue(r.Context(), streamKey{}, true)), exec)
 }
+
+// deadlineWriter gives each write of a stream a deadline of its own.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (w *deadlineWriter) arm() {
+	w.rc.SetWriteDeadline(time.Now().Add(w.timeout)) //nolint:errcheck // not every writer has deadlines
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.arm()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *deadlineWriter) Flush() {
+	w.arm()
+	w.rc.Flush() //nolint:errcheck // the client went away
+}
+
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // subscriptionsStream refuses a subscription sent where no events can
 // follow (a plain POST would answer null): BAD_REQUEST, saying where to
 // send it.
 // A subscription must select exactly one root field, as the
 // specification's validation says (gqlgen's executor fails on more, as
-// an internal error).
-func subscriptionsStream(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// an internal error). A query or mutation over a socket or a stream gets
+// the deadline the HTTP request it would have been had.
+func subscriptionsStream(timeout time.Duration) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return streamOperation(ctx, next, timeout)
+	}
+}
+
+func streamOperation(ctx context.Context, next graphql.OperationHandler, timeout time.Duration) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
-	if op.Operation == nil || op.Operation.Operation != ast.Subscription {
+	if op.Operation == nil {
 		return next(ctx)
+	}
+	if op.Operation.Operation != ast.Subscription {
+		if ctx.Value(streamKey{}) == nil || timeout <= 0 {
+			return next(ctx)
+		}
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		h := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			r := h(ctx)
+			if r == nil {
+				cancel()
+			}
+			return r
+		}
 	}
 	if set := op.Operation.SelectionSet; len(set) != 1 || !isField(set[0]) {
 		return graphql.OneShot(&graphql.Response{Errors: requestError(errcode.ValidationFailed,

@@ -341,29 +341,29 @@ func TestSocketOutlivesTheRequestDeadline(t *testing.T) {
 	}
 	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{RequestTimeout: 2 * time.Second})
 	token, _ := s.Login(t, "idle")
-	for _, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
-		ws := subscribe2(t, s, token)
-		if proto == apitest.LegacyWS {
-			var err error
-			if ws, err = s.DialSocket(t, proto, bearer(token)); err != nil {
-				t.Fatal(err)
-			}
-			ws.MustInit(t, nil)
-			ws.Subscribe(t, "1", subscription)
-			waitSubscribed(t, s, 2)
+	sockets := map[string]*apitest.Socket{}
+	for i, proto := range []string{apitest.TransportWS, apitest.LegacyWS} {
+		ws, err := s.DialSocket(t, proto, bearer(token))
+		if err != nil {
+			t.Fatal(err)
 		}
-		defer func(ws *apitest.Socket) {
-			if code, reason := ws.Closed(t, 0); code != -1 {
-				t.Errorf("%s socket closed %d %q while idle", proto, code, reason)
-				return
-			}
-			create(t, s, token, "after 40s")
-			if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" {
-				t.Errorf("%s: got %+v after idling", proto, got)
-			}
-		}(ws)
+		ws.MustInit(t, nil)
+		ws.Subscribe(t, "1", subscription)
+		waitSubscribed(t, s, i+1)
+		sockets[proto] = ws
 	}
 	time.Sleep(40 * time.Second)
+	for proto, ws := range sockets {
+		if code, reason := ws.Closed(t, 10*time.Millisecond); code != -1 {
+			t.Errorf("%s socket closed %d %q while idle", proto, code, reason)
+		}
+	}
+	id := create(t, s, token, "after 40s")
+	for proto, ws := range sockets {
+		if got := ws.NextChange(t, "1", wait); got.Kind != "CREATED" || got.ID == nil || *got.ID != id {
+			t.Errorf("%s: got %+v after idling, want CREATED %s", proto, got, id)
+		}
+	}
 }
 
 // TestChangesCrossInstances: on PostgreSQL (directly and through
@@ -685,5 +685,84 @@ func TestSubscriptionWithCloudHostingHeaders(t *testing.T) {
 		apitest.Header("X-WX-SOURCE", "wx_client"), apitest.Header("X-WX-APPID", wechattest.AppID), apitest.Header("X-WX-OPENID", "oid-live-cloud"))
 	if got := ws.NextChange(t, "1", wait); got.ID == nil || *got.ID != d.CreateTodo.ID {
 		t.Errorf("got %+v, want CREATED %s", got, d.CreateTodo.ID)
+	}
+}
+
+// stuckStore is a todo store whose list waits until its request ends.
+type stuckStore struct{ todo.Store }
+
+func (stuckStore) List(ctx context.Context, _ int64, _ todo.Filter, _ int64, _ int) ([]*todo.Todo, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestQueriesOverSocketsAndStreamsHaveTheRequestDeadline: a query sent
+// over a socket, or as an SSE stream, ends at REQUEST_TIMEOUT with
+// TIMEOUT as it would over plain HTTP; only subscriptions outlive it.
+func TestQueriesOverSocketsAndStreamsHaveTheRequestDeadline(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{RequestTimeout: 300 * time.Millisecond,
+		Resolver: func(r *graph.Resolver) { r.TodoService.Store = stuckStore{r.TodoService.Store} }})
+	token, _ := s.Login(t, "slow-lists")
+	ws, err := s.DialSocket(t, apitest.TransportWS, bearer(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.MustInit(t, nil)
+	ws.Subscribe(t, "q", `{ todos { edges { node { id } } } }`)
+	m, ok := ws.Next(t, 5*time.Second)
+	if !ok || !strings.Contains(string(m.Payload), `"TIMEOUT"`) {
+		t.Errorf("socket: got %s %s, want a TIMEOUT within 5s", m.Type, m.Payload)
+	}
+	body := strings.NewReader(`{"query": "{ todos { edges { node { id } } } }"}`)
+	req, _ := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("SSE query: %v (no deadline?)", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(b), `"TIMEOUT"`) {
+		t.Errorf("SSE query: %q, %v; want a TIMEOUT", b, err)
+	}
+}
+
+// TestSSEStreamThatStopsReadingIsCutOff: an SSE client that reads
+// nothing holds its handler no longer than the write timeout.
+func TestSSEStreamThatStopsReadingIsCutOff(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{Live: graph.LiveOptions{WriteTimeout: 300 * time.Millisecond}})
+	token, userID := s.Login(t, "sse-never-reads")
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) }) //nolint:errcheck // best effort
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	body := strings.NewReader(`{"query": "subscription { todoChanged { kind todo { title } } }"}`)
+	req, _ := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // never read
+	waitSubscribed(t, s, 1)
+	id, _ := strconv.ParseInt(userID, 10, 64)
+	title := strings.Repeat("x", 200)
+	deadline := time.Now().Add(10 * time.Second)
+	for n := 0; ; n++ {
+		if sockets, _ := s.Hub.Counts(); sockets == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a stream that reads nothing is still open after 10s of events")
+		}
+		s.Hub.Publish(live.Change{UserID: id, Kind: live.Created, TodoID: int64(n + 1), Todo: &todo.Todo{ID: int64(n + 1), Title: title}, Version: int64(n + 1)})
+		if n%64 == 0 {
+			time.Sleep(time.Millisecond)
+		}
 	}
 }

@@ -106,6 +106,7 @@ const (
 	CloseForbidden      = 4403 // no valid token at connection_init
 	CloseTooMany        = 4429 // a socket or subscription limit
 	CloseServiceRestart = 1012
+	CloseTryAgain       = 1013 // the server could not check the caller (its database)
 )
 
 // Errors of Open and Subscribe.
@@ -187,7 +188,9 @@ func (h *Hub) Open(userID, sessionID int64, close func(code int, reason string),
 		return nil, ErrTooManySockets
 	}
 	add(&h.sockets, userID, s)
-	add(&h.bySession, sessionID, s)
+	if sessionID != 0 { // a caller Cloud Hosting's headers name has none
+		add(&h.bySession, sessionID, s)
+	}
 	h.observe(func(o Observer) { o.ObserveSockets(1) })
 	return s, nil
 }
@@ -336,9 +339,18 @@ func (h *Hub) Resync() {
 		}
 	}
 	h.mu.RUnlock()
-	for _, f := range rechecks {
-		go f()
-	}
+	// A few at a time: after a lost listener every socket is checked, and
+	// the database must not get them all at once.
+	go func() {
+		sem := make(chan struct{}, 4)
+		for _, f := range rechecks {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				f()
+			}()
+		}
+	}()
 }
 
 // FeedLost implements Sink.

@@ -170,6 +170,9 @@ func New(baseURL, appID, secret string, timeout time.Duration) *Client {
 // AppID returns the app the client signs in to.
 func (c *Client) AppID() string { return c.appID }
 
+// BaseURL is where the client sends its calls.
+func (c *Client) BaseURL() string { return c.baseURL }
+
 type code2SessionResponse struct {
 	OpenID     string `json:"openid"`
 	SessionKey string `json:"session_key"`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -80,7 +81,8 @@ func Image(binary, certs string) (v1.Image, error) {
 		return nil, err
 	}
 	cfg = cfg.DeepCopy()
-	cfg.Architecture, cfg.OS = "amd64", "linux"
+	// The binary is the host toolchain's (GOARCH of this build).
+	cfg.Architecture, cfg.OS = runtime.GOARCH, "linux"
 	cfg.Created = v1.Time{Time: epoch}
 	cfg.Config.Entrypoint = []string{"/wxtodo"}
 	cfg.Config.User = NonRoot
