@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -164,7 +165,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	if cloud {
 		// The platform's rules, unless set on purpose.
 		if !explicit("ADDR") {
-			port := cmpOr(get("PORT"), cloudPort)
+			port := cmp.Or(get("PORT"), cloudPort)
 			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 				errs = append(errs, fmt.Errorf("PORT: %q is not a port number", port))
 			}
@@ -312,13 +313,6 @@ func (c *config) cloudHostingErrors() []error {
 		errs = append(errs, fmt.Errorf("REQUEST_TIMEOUT: %s; Cloud Hosting ends a callContainer call at 15s, so keep each request under it", c.RequestTimeout))
 	}
 	return errs
-}
-
-func cmpOr(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
 }
 
 func isLoopback(host string) bool {

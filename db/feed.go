@@ -59,9 +59,7 @@ func (db *DB) Listen(ctx context.Context, sink live.Sink, log *slog.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !lost || err != nil {
-			log.Warn("live: database listener", "err", scrubURL(err))
-		}
+		log.Warn("live: database listener", "err", scrubURL(err))
 		lost = true
 		sink.FeedLost()
 		select {
