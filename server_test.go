@@ -97,6 +97,12 @@ func startInstance(tb testing.TB, getenv func(string) string, wx *wechattest.Fak
 			tb.Logf("server log:\n%s", logs.String())
 		}
 	})
+	// Changes made before the live listener listens reach no subscriber.
+	select {
+	case <-a.live.Ready():
+	case <-time.After(30 * time.Second):
+		tb.Fatal("the live listener did not listen within 30s")
+	}
 	in := &instance{Client: apitest.NewClient(a.Handler), app: a, cfg: cfg, wx: wx, logs: logs}
 	if cfg.DatabaseURL != "" {
 		in.db = dbtest.Open(tb, cfg.DatabaseURL)

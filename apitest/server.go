@@ -206,6 +206,14 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		defer close(listening)
 		store.Listen(listenCtx, resolver.Live, log)
 	}()
+	// Changes made before the listener listens would reach no subscriber.
+	select {
+	case <-resolver.Live.Ready():
+	case <-time.After(30 * time.Second):
+		stopListening()
+		store.Close()
+		tb.Fatal("the live listener did not listen within 30s")
+	}
 	tb.Cleanup(func() {
 		resolver.Live.Shutdown() // sockets are hijacked: closing the server does not end them
 		if s.http != nil {

@@ -34,7 +34,8 @@ type liveSink struct{ live.Sink }
 // which a transaction pooler does not keep), on which the triggers'
 // NOTIFYs arrive from every instance. When the connection is lost it
 // reports FeedLost, connects again with a backoff, and once it listens
-// again calls Resync, since what was committed meanwhile never arrives.
+// again calls Listening (a resync), since what was committed meanwhile
+// never arrives; so it does at the first LISTEN, for what came before.
 // On SQLite, one process owns the file: the stores hand their changes to
 // sink as they commit them.
 func (db *DB) Listen(ctx context.Context, sink live.Sink, log *slog.Logger) {
@@ -43,6 +44,7 @@ func (db *DB) Listen(ctx context.Context, sink live.Sink, log *slog.Logger) {
 	}
 	if !db.pg {
 		db.sink.Store(&liveSink{sink})
+		sink.Listening()
 		<-ctx.Done()
 		db.sink.Store(nil)
 		return
@@ -53,8 +55,8 @@ func (db *DB) Listen(ctx context.Context, sink live.Sink, log *slog.Logger) {
 			backoff = 100 * time.Millisecond
 			if lost {
 				log.Info("live: listening again; subscribers resync")
-				sink.Resync()
 			}
+			sink.Listening()
 		})
 		if ctx.Err() != nil {
 			return

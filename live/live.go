@@ -76,6 +76,10 @@ type Sink interface {
 	Resync()
 	// FeedLost records that the feed was lost (for the metrics).
 	FeedLost()
+	// Listening says that the feed listens, from now on (at start, and
+	// again after a loss): what was committed before it may be missed,
+	// so subscribers resync and sockets' sessions are checked again.
+	Listening()
 }
 
 // Lists reads what a RESYNC carries: the user's list version and count
@@ -137,6 +141,9 @@ type Hub struct {
 	MaxSubscriptionsPerSocket int
 	Observer                  Observer
 	Log                       *slog.Logger
+
+	readyOnce sync.Once
+	ready     chan struct{} // closed once the feed first listens
 
 	mu        sync.RWMutex
 	subs      map[int64]map[*subscription]struct{} // by user
@@ -351,6 +358,25 @@ func (h *Hub) Resync() {
 			}()
 		}
 	}()
+}
+
+// Listening implements Sink.
+func (h *Hub) Listening() {
+	h.readyOnce.Do(func() { close(h.readyChan()) })
+	h.Resync()
+}
+
+// Ready is closed once the database's feed first listens: changes made
+// from then on reach the subscribers.
+func (h *Hub) Ready() <-chan struct{} { return h.readyChan() }
+
+func (h *Hub) readyChan() chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ready == nil {
+		h.ready = make(chan struct{})
+	}
+	return h.ready
 }
 
 // FeedLost implements Sink.
