@@ -2,7 +2,9 @@ package live_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -523,15 +525,7 @@ func TestSSEStreamEndsWithItsSession(t *testing.T) {
 // closed when the stream ends.
 func sse(tb testing.TB, s *apitest.Server, token string) <-chan string {
 	tb.Helper()
-	body := strings.NewReader(`{"query": "subscription { todoChanged { kind id todo { title } } }"}`)
-	req, err := http.NewRequest(http.MethodPost, s.URL(tb)+"/query", body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(sseRequest(tb, s, token, "subscription { todoChanged { kind id todo { title } } }"))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -550,6 +544,21 @@ func sse(tb testing.TB, s *apitest.Server, token string) <-chan string {
 		}
 	}()
 	return events
+}
+
+// sseRequest is a POST of query to s's /query that asks for an SSE
+// stream, signed in with token.
+func sseRequest(tb testing.TB, s *apitest.Server, token, query string) *http.Request {
+	tb.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, err := http.NewRequest(http.MethodPost, s.URL(tb)+"/query", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
 }
 
 // TestSocketThatStopsReadingIsCutOff: a client that reads nothing while
@@ -713,13 +722,8 @@ func TestQueriesOverSocketsAndStreamsHaveTheRequestDeadline(t *testing.T) {
 	if !ok || !strings.Contains(string(m.Payload), `"TIMEOUT"`) {
 		t.Errorf("socket: got %s %s, want a TIMEOUT within 5s", m.Type, m.Payload)
 	}
-	body := strings.NewReader(`{"query": "{ todos { edges { node { id } } } }"}`)
-	req, _ := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
 	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Do(req)
+	resp, err := client.Do(sseRequest(t, s, token, "{ todos { edges { node { id } } } }"))
 	if err != nil {
 		t.Fatalf("SSE query: %v (no deadline?)", err)
 	}
@@ -739,12 +743,7 @@ func TestSSEStreamThatStopsReadingIsCutOff(t *testing.T) {
 		return c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) }) //nolint:errcheck // best effort
 	}}
 	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
-	body := strings.NewReader(`{"query": "subscription { todoChanged { kind todo { title } } }"}`)
-	req, _ := http.NewRequest(http.MethodPost, s.URL(t)+"/query", body)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := client.Do(req)
+	resp, err := client.Do(sseRequest(t, s, token, "subscription { todoChanged { kind todo { title } } }"))
 	if err != nil {
 		t.Fatal(err)
 	}
