@@ -463,7 +463,13 @@ func TestSubscriptionOverSSE(t *testing.T) {
 		t.Fatal("no event on the stream")
 	}
 	s.OK(t, `mutation { logout }`, nil, apitest.As(token))
-	deadline := time.After(wait)
+	streamEnds(t, events, wait, "the logout")
+}
+
+// streamEnds fails the test unless the stream's events end within d.
+func streamEnds(tb testing.TB, events <-chan string, d time.Duration, after string) {
+	tb.Helper()
+	deadline := time.After(d)
 	for {
 		select {
 		case _, open := <-events:
@@ -471,7 +477,7 @@ func TestSubscriptionOverSSE(t *testing.T) {
 				return
 			}
 		case <-deadline:
-			t.Fatal("the stream outlived the logout")
+			tb.Fatalf("the stream outlived %s", after)
 		}
 	}
 }
@@ -508,17 +514,7 @@ func TestSSEStreamEndsWithItsSession(t *testing.T) {
 	token, _ := s.Login(t, "sse-expiring")
 	events := sse(t, s, token)
 	waitSubscribed(t, s, 1)
-	deadline := time.After(8 * time.Second)
-	for {
-		select {
-		case _, open := <-events:
-			if !open {
-				return
-			}
-		case <-deadline:
-			t.Fatal("the stream outlived its session")
-		}
-	}
+	streamEnds(t, events, 8*time.Second, "its session")
 }
 
 // sse opens a todoChanged stream with token and returns its data lines,
