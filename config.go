@@ -19,10 +19,14 @@ import (
 // config is the server's configuration, read from the environment; flags
 // of the same name in lower case (-addr, -database-url, ...) override it.
 type config struct {
-	Addr            string
-	DatabaseURL     string
-	WeChatAppID     string
-	WeChatSecret    string
+	Addr         string
+	DatabaseURL  string
+	WeChatAppID  string
+	WeChatSecret string
+	// Apps are the mini-programs served: WECHAT_APPS, or the one of
+	// WECHAT_APPID and WECHAT_SECRET; none in development mode with the
+	// one default app.
+	Apps            []wechatApp
 	WeChatAPIBase   string
 	WeChatTimeout   time.Duration
 	SessionTTL      time.Duration
@@ -64,9 +68,33 @@ type config struct {
 	CloudHosting bool
 }
 
-// devMode reports whether the built-in mock stands in for WeChat.
+// wechatApp is one mini-program's credentials. Secret is never logged,
+// nor named in an error.
+type wechatApp struct {
+	ID, Secret string
+}
+
+// devMode reports whether the built-in mock stands in for WeChat: no
+// app has a secret (outside Cloud Hosting, where logins may go without).
 func (c *config) devMode() bool {
-	return !c.CloudHosting && c.WeChatAppID == "" && c.WeChatSecret == ""
+	if c.CloudHosting {
+		return false
+	}
+	for _, a := range c.Apps {
+		if a.Secret != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// appIDs lists the configured AppIDs.
+func (c *config) appIDs() []string {
+	var ids []string
+	for _, a := range c.Apps {
+		ids = append(ids, a.ID)
+	}
+	return ids
 }
 
 // Cloud Hosting's platform rules.
@@ -89,6 +117,7 @@ var settings = []setting{
 	{"DATABASE_URL", "", "postgres://... for PostgreSQL; unset for SQLite under ./data/"},
 	{"WECHAT_APPID", "", "mini-program AppID; unset (with WECHAT_SECRET) for development mode"},
 	{"WECHAT_SECRET", "", "mini-program AppSecret"},
+	{"WECHAT_APPS", "", "several mini-programs on one user base, as appid:secret pairs, comma-separated (wxa1:secret1,wxb2:secret2), in place of WECHAT_APPID and WECHAT_SECRET; login then names its appId. AppIDs without secrets (wxa1,wxb2) are development apps of the mock (see README)"},
 	{"WECHAT_API_BASE", wechat.DefaultBaseURL, "WeChat API base URL"},
 	{"WECHAT_TIMEOUT", "5s", "deadline of one jscode2session exchange, retries included"},
 	{"SESSION_TTL", "168h", "session lifetime since last use"},
@@ -194,6 +223,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 		DatabaseDirectURL: get("DATABASE_DIRECT_URL"),
 		SQLiteSync:        strings.ToUpper(get("SQLITE_SYNCHRONOUS")),
 	}
+	errs = append(errs, c.readApps(get("WECHAT_APPS"))...)
 	for _, k := range strings.Split(get("DATA_KEY_OLD"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataKeyOld = append(c.DataKeyOld, k)
@@ -243,7 +273,13 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	switch {
 	case c.CloudHosting:
 		errs = append(errs, c.cloudHostingErrors()...)
-	case (c.WeChatAppID == "") != (c.WeChatSecret == ""):
+	case len(c.Apps) > 1 && !c.devMode():
+		for _, a := range c.Apps {
+			if a.Secret == "" {
+				errs = append(errs, fmt.Errorf("WECHAT_APPS: %s has no secret; give every app its AppSecret (appid:secret), or none for development mode", a.ID))
+			}
+		}
+	case get("WECHAT_APPS") == "" && (c.WeChatAppID == "") != (c.WeChatSecret == ""):
 		errs = append(errs, errors.New("WECHAT_APPID and WECHAT_SECRET: set both for production, or neither for development mode"))
 	}
 	if u, err := url.Parse(c.WeChatAPIBase); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -300,11 +336,61 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	return c, nil
 }
 
+// readApps reads the apps from WECHAT_APPS (list), or else WECHAT_APPID
+// and WECHAT_SECRET. Errors name an entry by its position and AppID,
+// never by its secret.
+func (c *config) readApps(list string) []error {
+	if list == "" {
+		if c.WeChatAppID != "" {
+			c.Apps = []wechatApp{{ID: c.WeChatAppID, Secret: c.WeChatSecret}}
+		}
+		return nil
+	}
+	if c.WeChatAppID != "" || c.WeChatSecret != "" {
+		return []error{errors.New("WECHAT_APPS and WECHAT_APPID/WECHAT_SECRET: both are set; use WECHAT_APPS alone for several apps, or WECHAT_APPID and WECHAT_SECRET for one")}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i, entry := range strings.Split(list, ",") {
+		id, secret, _ := strings.Cut(strings.TrimSpace(entry), ":")
+		id, secret = strings.TrimSpace(id), strings.TrimSpace(secret)
+		switch {
+		case id == "" && secret == "":
+			continue // a stray comma
+		case !validAppID(id):
+			errs = append(errs, fmt.Errorf("WECHAT_APPS: entry %d: the AppID must be letters, digits, _ or - (at most 64), as in wxa1:secret1", i+1))
+		case seen[id]:
+			errs = append(errs, fmt.Errorf("WECHAT_APPS: %s is listed twice", id))
+		default:
+			seen[id] = true
+			c.Apps = append(c.Apps, wechatApp{ID: id, Secret: secret})
+		}
+	}
+	if len(c.Apps) == 0 && len(errs) == 0 {
+		errs = append(errs, errors.New("WECHAT_APPS: no app listed; write appid:secret pairs, comma-separated"))
+	}
+	return errs
+}
+
+// validAppID reports whether id can be an AppID (WeChat's are wx and 16
+// hex digits; tests and development use other names).
+func validAppID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // cloudHostingErrors checks the platform's rules.
 func (c *config) cloudHostingErrors() []error {
 	var errs []error
-	if c.WeChatAppID == "" {
-		errs = append(errs, errors.New("WECHAT_APPID: Cloud Hosting mode needs the mini-program's AppID: the X-WX-APPID callers must come from"))
+	if len(c.Apps) == 0 {
+		errs = append(errs, errors.New("WECHAT_APPID: Cloud Hosting mode needs the mini-program's AppID (or WECHAT_APPS): the X-WX-APPID callers must come from"))
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		errs = append(errs, errors.New("DATABASE_URL: Cloud Hosting keeps no local state (containers come and go, and scale to zero, with their files): set a postgres:// URL; the SQLite default would lose every user"))

@@ -394,14 +394,18 @@ func TestCloudHostingKeepsTheSecretOffPlainHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	wx := newWeChat(cfg, nil, slog.New(slog.DiscardHandler))
-	login, ok := wx.exchanger.(*wechat.Client)
+	if len(wx.apps) != 1 {
+		t.Fatalf("got %d apps, want 1", len(wx.apps))
+	}
+	app := wx.apps[0]
+	login, ok := app.exchanger.(*wechat.Client)
 	if !ok || login.BaseURL() != wechat.DefaultBaseURL {
-		t.Errorf("login exchanges codes at %v, want %s", wx.exchanger, wechat.DefaultBaseURL)
+		t.Errorf("login exchanges codes at %v, want %s", app.exchanger, wechat.DefaultBaseURL)
 	}
-	if api, ok := wx.api.(*wechat.Client); !ok || api.BaseURL() != "http://api.weixin.qq.com" {
-		t.Errorf("token-free calls go to %v, want http://api.weixin.qq.com", wx.api)
+	if api, ok := app.api.(*wechat.Client); !ok || api.BaseURL() != "http://api.weixin.qq.com" {
+		t.Errorf("token-free calls go to %v, want http://api.weixin.qq.com", app.api)
 	}
-	if _, ok := wx.accessTokens(nil, nil).(wechat.NoAccessToken); !ok {
+	if _, ok := wx.dataApps(nil, nil)[0].Tokens.(wechat.NoAccessToken); !ok {
 		t.Error("the mode fetches access_tokens, want none")
 	}
 }

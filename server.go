@@ -177,8 +177,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	wx := newWeChat(cfg, met, log)
 
 	authSvc := &auth.Service{
-		AppID:         wx.appID,
-		Exchanger:     wx.exchanger,
+		Apps:          wx.authApps(),
 		Store:         db.NewAuthStore(store),
 		TTL:           cfg.SessionTTL,
 		Log:           log,
@@ -188,16 +187,18 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		MaxSessions:   cfg.MaxSessionsPerUser,
 	}
 	if cfg.CloudHosting {
-		authSvc.PlatformAppIDs = []string{cfg.WeChatAppID}
+		authSvc.PlatformAppIDs = cfg.appIDs()
+	}
+	if met != nil {
+		authSvc.Observe = met.ObserveLogin
 	}
 	data := &wxdata.Service{
-		AppID: wx.dataAppID,
+		// Each app with its own access_token, one for all instances,
+		// through the database.
+		Apps:  wx.dataApps(store, keys),
 		Keys:  keys,
 		Store: db.NewDataStore(store),
-		API:   wx.api,
-		// One access_token for all instances, through the database.
-		Tokens: wx.accessTokens(store, keys),
-		Log:    log,
+		Log:   log,
 		// A few checksession calls a minute per user after failed
 		// decryptions; past that, undecryptable data is bad input.
 		StaleCheckLimiter: ratelimit.New(6, 3),
@@ -243,7 +244,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	}
 	webCfg.GraphQL = graph.NewHandler(resolver, gqlOpt)
 	if cfg.Playground {
-		webCfg.Playground = playground.New(playground.Options{Endpoint: web.GraphQLPath, SignInCode: devSignInCode(cfg)})
+		webCfg.Playground = playground.New(playground.Options{Endpoint: web.GraphQLPath, SignInCode: devSignInCode(cfg), SignInAppID: devSignInApp(cfg)})
 	}
 	if cfg.devMode() {
 		webCfg.DevSample = data
@@ -286,62 +287,104 @@ func openDatabase(ctx context.Context, cfg *config, maxConns int) (*db.DB, error
 	return store, nil
 }
 
-// weChat is what the server asks of WeChat: the real API, or in
+// weChat is what the server asks of WeChat, per app: the real API, or in
 // development mode the mock.
 type weChat struct {
-	exchanger auth.CodeExchanger
-	api       wxdata.WeChatAPI
-	tokens    wechat.TokenSource
+	apps []wxApp
 	// tokenFree: Cloud Hosting's open-API service adds the credentials
 	// itself.
 	tokenFree bool
-	// appID names the app for login codes and the shared access_token;
-	// dataAppID is what decrypted data's watermark must name.
-	appID, dataAppID string
 }
+
+// wxApp is one mini-program's side of WeChat.
+type wxApp struct {
+	// id names the app for login codes, identities, sessions and the
+	// shared access_token; watermark is what decrypted data's watermark
+	// must name (the development mock's own, for the one default app).
+	id, watermark string
+	exchanger     auth.CodeExchanger
+	api           wxdata.WeChatAPI
+	tokens        wechat.TokenSource
+}
+
+// devAppID names the one development app when WECHAT_APPS is unset.
+const devAppID = "dev"
 
 func newWeChat(cfg *config, met *metrics.Metrics, log *slog.Logger) weChat {
 	if cfg.devMode() {
-		log.Warn("DEVELOPMENT MODE: WECHAT_APPID and WECHAT_SECRET are unset, so a built-in mock stands in for WeChat " +
-			"and ANY code signs in (the same code as the same user). Never expose this server; set both for production.")
-		m := wechat.Mock{}
-		return weChat{exchanger: m, api: m, tokens: m, appID: "dev", dataAppID: wechat.MockAppID}
+		log.Warn("DEVELOPMENT MODE: no app has a secret (WECHAT_SECRET, WECHAT_APPS), so a built-in mock stands in for WeChat " +
+			"and ANY code signs in (the same code as the same user). Never expose this server; set them for production.")
+		if len(cfg.Apps) == 0 {
+			m := wechat.Mock{}
+			return weChat{apps: []wxApp{{id: devAppID, watermark: wechat.MockAppID, exchanger: m, api: m, tokens: m}}}
+		}
+		var wx weChat
+		for _, a := range cfg.Apps {
+			m := wechat.Mock{App: a.ID}
+			wx.apps = append(wx.apps, wxApp{id: a.ID, watermark: a.ID, exchanger: m, api: m, tokens: m})
+		}
+		return wx
 	}
-	observe := func(c *wechat.Client) *wechat.Client {
-		if met != nil {
-			c.Observe = func(api string, d time.Duration, errcode int, err error) {
-				met.ObserveWeChat(api, wechatOutcome(errcode, err), d)
-			}
-		}
-		return c
-	}
-	client := observe(wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout))
-	wx := weChat{exchanger: client, api: client, tokens: client, appID: cfg.WeChatAppID, dataAppID: cfg.WeChatAppID}
-	if cfg.CloudHosting {
-		// Token-free calls go to the open-API service over the platform's
-		// plain http, and carry no secret; login's jscode2session carries
-		// the AppSecret in its query, so it never goes over http to
-		// another host than a loopback test server.
-		wx.tokenFree = true
-		wx.api = observe(wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, "", cfg.WeChatTimeout))
-		if u, err := url.Parse(cfg.WeChatAPIBase); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
-			client = observe(wechat.New(wechat.DefaultBaseURL, cfg.WeChatAppID, cfg.WeChatSecret, cfg.WeChatTimeout))
-		}
-		wx.exchanger, wx.tokens = client, client
-		if cfg.WeChatSecret == "" {
-			wx.exchanger = noSecret{}
-		}
+	wx := weChat{tokenFree: cfg.CloudHosting}
+	for _, a := range cfg.Apps {
+		wx.apps = append(wx.apps, newWxApp(cfg, a, met))
 	}
 	return wx
 }
 
-// accessTokens runs WeChat calls with the app's access_token, one for all
-// instances through the database; in Cloud Hosting with none.
-func (wx weChat) accessTokens(store *db.DB, keys *secret.Keyring) wxdata.AccessTokens {
-	if wx.tokenFree {
-		return wechat.NoAccessToken{}
+// newWxApp is the WeChat client of one app, its calls counted by app.
+func newWxApp(cfg *config, a wechatApp, met *metrics.Metrics) wxApp {
+	client := func(base, secret string) *wechat.Client {
+		c := wechat.New(base, a.ID, secret, cfg.WeChatTimeout)
+		if met != nil {
+			c.Observe = func(api string, d time.Duration, errcode int, err error) {
+				met.ObserveWeChat(a.ID, api, wechatOutcome(errcode, err), d)
+			}
+		}
+		return c
 	}
-	return wechat.NewSharedTokenCache(wx.tokens, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wx.appID})
+	c := client(cfg.WeChatAPIBase, a.Secret)
+	app := wxApp{id: a.ID, watermark: a.ID, exchanger: c, api: c, tokens: c}
+	if !cfg.CloudHosting {
+		return app
+	}
+	// Token-free calls go to the open-API service over the platform's
+	// plain http, and carry no secret; login's jscode2session carries the
+	// AppSecret in its query, so it never goes over http to another host
+	// than a loopback test server.
+	app.api = client(cfg.WeChatAPIBase, "")
+	if u, err := url.Parse(cfg.WeChatAPIBase); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		c = client(wechat.DefaultBaseURL, a.Secret)
+	}
+	app.exchanger, app.tokens = c, c
+	if a.Secret == "" {
+		app.exchanger = noSecret{}
+	}
+	return app
+}
+
+// authApps are the apps users sign in through.
+func (wx weChat) authApps() []auth.App {
+	var apps []auth.App
+	for _, a := range wx.apps {
+		apps = append(apps, auth.App{ID: a.id, Exchanger: a.exchanger})
+	}
+	return apps
+}
+
+// dataApps are the apps the WeChat data features go through, each with
+// its access_token: one for all instances through the database, or in
+// Cloud Hosting none.
+func (wx weChat) dataApps(store *db.DB, keys *secret.Keyring) []wxdata.App {
+	var apps []wxdata.App
+	for _, a := range wx.apps {
+		var tokens wxdata.AccessTokens = wechat.NoAccessToken{}
+		if !wx.tokenFree {
+			tokens = wechat.NewSharedTokenCache(a.tokens, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: a.id})
+		}
+		apps = append(apps, wxdata.App{ID: a.id, Watermark: a.watermark, API: a.api, Tokens: tokens})
+	}
+	return apps
 }
 
 // noSecret refuses logins on a Cloud Hosting server without the
@@ -449,6 +492,15 @@ func wechatOutcome(errcode int, err error) string {
 func devSignInCode(cfg *config) string {
 	if cfg.devMode() {
 		return "alice"
+	}
+	return ""
+}
+
+// devSignInApp is the app the playground signs in to: with several
+// development apps, the first.
+func devSignInApp(cfg *config) string {
+	if cfg.devMode() && len(cfg.Apps) > 1 {
+		return cfg.Apps[0].ID
 	}
 	return ""
 }

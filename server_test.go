@@ -293,7 +293,7 @@ func TestDataKeyRotation(t *testing.T) {
 			if err != nil {
 				tb.Fatal(err)
 			}
-			return first.count(tb, "users", "session_key LIKE $1", "%."+kr.PrimaryID()+".%")
+			return first.count(tb, "identities", "session_key LIKE $1", "%."+kr.PrimaryID()+".%")
 		}
 		if n := sealedUnder(t, k1); n != 1 {
 			t.Fatalf("%d session_keys sealed under DATA_KEY, want 1", n)

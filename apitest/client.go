@@ -186,6 +186,18 @@ func (c *Client) Login(tb testing.TB, code string) (token, userID string) {
 	return d.Login.Token, d.Login.User.ID
 }
 
+// LoginAppMutation signs in to the app $appId with the variable $code.
+const LoginAppMutation = `mutation($code: String!, $appId: String) { login(input: {code: $code, appId: $appId}) { token expiresAt isNewUser user { id nickname avatarUrl createdAt } } }`
+
+// LoginTo signs in to the app appID with code, which must succeed, and
+// returns the token and the user's ID.
+func (c *Client) LoginTo(tb testing.TB, appID, code string) (token, userID string) {
+	tb.Helper()
+	var d LoginData
+	c.OK(tb, LoginAppMutation, &d, Vars(map[string]any{"code": code, "appId": appID}))
+	return d.Login.Token, d.Login.User.ID
+}
+
 // Logs collects what a server logs; it is safe for concurrent use.
 type Logs struct {
 	mu sync.Mutex

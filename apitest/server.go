@@ -68,8 +68,13 @@ type Options struct {
 	// means production's.
 	LiveBuffer, MaxSockets, MaxSubscriptions int
 	// CloudHosting turns on WeChat Cloud Hosting mode: the platform's
-	// X-WX-* headers of wechattest.AppID identify callers.
+	// X-WX-* headers of the served apps identify callers.
 	CloudHosting bool
+	// Apps are the mini-programs served, each with its own credentials
+	// (wechattest.SecretOf), added to the fake beside wechattest.AppID;
+	// default wechattest.AppID alone. With several, a login names its
+	// appId, and the fake sends unionids.
+	Apps []string
 }
 
 // Server is the API on a real database, with a fake WeChat.
@@ -131,10 +136,28 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 	logs := &Logs{}
 	log := slog.New(reqctx.LogHandler{Handler: slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
 
-	client := wechat.New(wx.URL, wechattest.AppID, wechattest.Secret, or(opt.WeChatTimeout, 2*time.Second))
+	appIDs := opt.Apps
+	if len(appIDs) == 0 {
+		appIDs = []string{wechattest.AppID}
+	}
+	var (
+		authApps []auth.App
+		dataApps []wxdata.App
+	)
+	for _, id := range appIDs {
+		if id != wechattest.AppID {
+			wx.AddApp(id, wechattest.SecretOf(id))
+		}
+		client := wechat.New(wx.URL, id, wechattest.SecretOf(id), or(opt.WeChatTimeout, 2*time.Second))
+		var tokens wxdata.AccessTokens = wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: id})
+		if opt.CloudHosting {
+			tokens = wechat.NoAccessToken{}
+		}
+		authApps = append(authApps, auth.App{ID: id, Exchanger: client})
+		dataApps = append(dataApps, wxdata.App{ID: id, API: client, Tokens: tokens})
+	}
 	authSvc := &auth.Service{
-		AppID:         wechattest.AppID,
-		Exchanger:     client,
+		Apps:          authApps,
 		Store:         db.NewAuthStore(store),
 		TTL:           opt.SessionTTL,
 		Log:           log,
@@ -143,10 +166,8 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		FinishTimeout: auth.FinishTimeoutFor(or(opt.WeChatTimeout, 2*time.Second), or(opt.RequestTimeout, 15*time.Second)),
 		MaxSessions:   opt.MaxSessions,
 	}
-	var tokens wxdata.AccessTokens = wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: wechattest.AppID})
 	if opt.CloudHosting {
-		authSvc.PlatformAppIDs = []string{wechattest.AppID}
-		tokens = wechat.NoAccessToken{}
+		authSvc.PlatformAppIDs = appIDs
 		wx.AsOpenAPIService()
 	}
 	resolver := &graph.Resolver{
@@ -158,11 +179,9 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 			CreateLimiter: ratelimit.New(opt.TodoCreatesPerMinute, opt.TodoCreateBurst),
 		},
 		DataService: &wxdata.Service{
-			AppID:             wechattest.AppID,
+			Apps:              dataApps,
 			Keys:              keys,
 			Store:             db.NewDataStore(store),
-			API:               client,
-			Tokens:            tokens,
 			Log:               log,
 			StaleCheckLimiter: ratelimit.New(6, 3),
 			CallLimiter:       ratelimit.New(20, cmp.Or(opt.WeChatCallBurst, 5)),

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"wxtodo/errcode"
@@ -30,14 +31,19 @@ type CodeExchanger interface {
 
 // Session is a signed-in device.
 type Session struct {
-	ID        int64
-	UserID    int64
+	ID     int64
+	UserID int64
+	// AppID is the mini-program the session signed in through: its WeChat
+	// data (session_key, watermark, phone number) is that app's.
+	AppID     string
 	TokenHash TokenHash
 	ExpiresAt time.Time
 }
 
-// Identity is who WeChat says signed in, with the session_key it handed
-// out for this sign-in.
+// Identity is who WeChat says signed in to one app, with the session_key
+// it handed out for this sign-in. A person (user.User) has one identity
+// per app; the unionid, when WeChat sends one, is the same in every app
+// bound to one Open Platform account, and joins them.
 type Identity struct {
 	AppID      string
 	OpenID     string
@@ -61,13 +67,16 @@ type SessionKeySealer interface {
 
 // Store persists users and sessions.
 type Store interface {
-	// SignIn finds or creates the user with the identity (race-free:
-	// concurrent first sign-ins make one user, and exactly one of them has
-	// created set) and stores the session for them, in one transaction.
-	// A non-nil codeHash records the user against the code claimed with
+	// SignIn finds the person of the identity (by the identity, else by
+	// its unionid), or creates both, and stores the session for them, in
+	// one transaction. It is race-free: concurrent first sign-ins make one
+	// person, also from two apps with one unionid, and exactly one of them
+	// has Created set. A unionid the identity's person lacks links them;
+	// when another person has it, the two are merged (see Merge). A
+	// non-nil codeHash records the user against the code claimed with
 	// ClaimCode. keep > 0 caps the user's live sessions: of them only the
 	// keep newest, the new one included, stay; older ones are revoked.
-	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte, keep int) (u *user.User, created bool, err error)
+	SignIn(ctx context.Context, id Identity, s *Session, codeHash []byte, keep int) (SignedIn, error)
 	// ResumeSignIn stores a new session for the user an earlier login with
 	// the code signed in (with that login's session_key), in place of the
 	// session that login made, and returns the user; keep is SignIn's.
@@ -90,15 +99,35 @@ type Store interface {
 	// DeleteSession revokes a session and retires the login code that
 	// made it, so the code cannot open another.
 	DeleteSession(ctx context.Context, sessionID int64) error
-	// IdentifyUser finds the user of the identity, or creates it as a
-	// first sign-in does (race-free: concurrent first calls make one
-	// user, and exactly one of them has created set), with no session; a
-	// unionid fills one the user does not have yet.
-	IdentifyUser(ctx context.Context, id Identity) (u *user.User, created bool, err error)
+	// IdentifyUser finds the person of the identity, or creates it, as
+	// SignIn does (linking and merging alike), with no session and
+	// without touching the stored session_key.
+	IdentifyUser(ctx context.Context, id Identity) (SignedIn, error)
 	// DeleteExpired removes the sessions that expired before cutoff and
 	// the login codes claimed before codeCutoff, and returns how many
 	// sessions it removed.
 	DeleteExpired(ctx context.Context, cutoff, codeCutoff time.Time) (int64, error)
+}
+
+// SignedIn is the person a sign-in found or created.
+type SignedIn struct {
+	User *user.User
+	// Created is true when the sign-in created the person.
+	Created bool
+	// Merged is set when the sign-in found two persons to be one.
+	Merged *Merge
+}
+
+// Merge reports two persons merged into one: a unionid that WeChat sent
+// late named a person other than the identity's. The older person (the
+// lower ID) is kept, so the outcome does not depend on which app signs
+// in first; the other's todos, sessions, identities and login codes move
+// to it, its profile and phone number fill what the kept one lacks, and
+// it is deleted, all in one transaction.
+type Merge struct {
+	Kept, Removed int64
+	// Todos and Sessions are how many moved.
+	Todos, Sessions int64
 }
 
 // CodeLogin is an earlier login with the same code.
@@ -111,13 +140,24 @@ type CodeLogin struct {
 	Exchanged *Identity
 }
 
+// App is a mini-program users sign in through, with the exchanger that
+// holds its credentials.
+type App struct {
+	ID        string
+	Exchanger CodeExchanger
+}
+
 // Service signs users in and authenticates tokens.
 type Service struct {
+	// AppID and Exchanger are the one app, when Apps is empty.
 	AppID     string
 	Exchanger CodeExchanger
-	Store     Store
-	TTL       time.Duration
-	Log       *slog.Logger
+	// Apps are the mini-programs served, each signing in with its own
+	// credentials; with more than one, a login names its app.
+	Apps  []App
+	Store Store
+	TTL   time.Duration
+	Log   *slog.Logger
 	// LoginLimiter, if set, bounds logins per client IP.
 	LoginLimiter interface {
 		Reserve(key string) (ok bool, retryAfter time.Duration)
@@ -144,6 +184,9 @@ type Service struct {
 	// these apps is that app's user (see platformIdentity); another app
 	// is FORBIDDEN. Nil ignores the headers.
 	PlatformAppIDs []string
+	// Observe, if set, counts logins by app and result ("new",
+	// "returning", "error"); app is always one of the configured ones.
+	Observe func(app, result string)
 }
 
 // DefaultFinishTimeout is FinishTimeout when unset: WECHAT_TIMEOUT's
@@ -193,23 +236,86 @@ func (s *Service) renewAfter() time.Duration {
 	return min(s.ttl()/4, time.Hour)
 }
 
-// Login trades a wx.login code at WeChat and opens a session. Errors:
-// BAD_USER_INPUT for a malformed code, RATE_LIMITED when the client IP
+// Login is LoginWith for the one app (or Apps' only one).
+func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) {
+	return s.LoginWith(ctx, "", code)
+}
+
+// LoginWith trades a wx.login code of the app appID at WeChat, with that
+// app's credentials, and opens a session. appID may be "" when one app
+// is served. Errors: BAD_USER_INPUT for a malformed code, or (field
+// appId) a missing or unknown app, RATE_LIMITED when the client IP
 // has logged in too often, WECHAT_ERROR when WeChat refuses it
 // (with errcode and reason), WECHAT_UNAVAILABLE when WeChat cannot be
 // reached. Nothing but a hash of the code is stored unless WeChat accepts
 // it. The same code sent again within CodeReuseWindow (a retry from a weak
 // network) signs the same user in without asking WeChat again.
-func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) {
+func (s *Service) LoginWith(ctx context.Context, appID, code string) (*LoginResult, error) {
+	app, err := s.app(appID)
+	if err != nil {
+		return nil, err
+	}
 	if err := input.Code("code", code); err != nil {
 		return nil, err
 	}
+	res, err := s.login(ctx, app, code)
+	if s.Observe != nil {
+		switch {
+		case err != nil:
+			s.Observe(app.ID, "error")
+		case res.IsNewUser:
+			s.Observe(app.ID, "new")
+		default:
+			s.Observe(app.ID, "returning")
+		}
+	}
+	return res, err
+}
+
+// apps are the mini-programs served.
+func (s *Service) apps() []App {
+	if len(s.Apps) > 0 {
+		return s.Apps
+	}
+	return []App{{ID: s.AppID, Exchanger: s.Exchanger}}
+}
+
+// AppIDs lists the served mini-programs' AppIDs.
+func (s *Service) AppIDs() []string {
+	var ids []string
+	for _, a := range s.apps() {
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// app is the served app named appID; "" names the only one.
+func (s *Service) app(appID string) (App, error) {
+	apps := s.apps()
+	if appID == "" {
+		if len(apps) == 1 {
+			return apps[0], nil
+		}
+		return App{}, errcode.Input("appId", "appId is required: this server serves several mini-programs (%s); send the AppID of the one signing in (wx.getAccountInfoSync().miniProgram.appId)", strings.Join(s.AppIDs(), ", "))
+	}
+	for _, a := range apps {
+		if a.ID == appID {
+			return a, nil
+		}
+	}
+	if len(appID) > 64 {
+		appID = appID[:64] + "…"
+	}
+	return App{}, errcode.Input("appId", "appId %q is not a mini-program this server serves (%s)", appID, strings.Join(s.AppIDs(), ", "))
+}
+
+func (s *Service) login(ctx context.Context, app App, code string) (*LoginResult, error) {
 	if s.LoginLimiter != nil {
 		if ok, wait := s.LoginLimiter.Reserve(reqctx.ClientIP(ctx)); !ok {
 			return nil, errcode.Limited(wait, "too many logins from this address")
 		}
 	}
-	codeHash := CodeHash(s.AppID, code)
+	codeHash := CodeHash(app.ID, code)
 	prior, err := s.claimCode(ctx, codeHash)
 	if err != nil {
 		return nil, err
@@ -220,7 +326,7 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.finishTimeout())
 	defer cancel()
 	token, hash := NewToken()
-	sess := &Session{TokenHash: hash, ExpiresAt: s.now().Add(s.ttl())}
+	sess := &Session{AppID: app.ID, TokenHash: hash, ExpiresAt: s.now().Add(s.ttl())}
 	switch {
 	case prior != nil && prior.UserID != 0:
 		// A retry of a login that succeeded (its answer may have been lost
@@ -235,16 +341,16 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 	case prior != nil:
 		// An earlier login exchanged the code and failed to sign in.
 		id := *prior.Exchanged
-		id.AppID = s.AppID
+		id.AppID = app.ID
 		return s.signIn(work, codeHash, id, sess, token)
 	}
 
-	ws, err := s.Exchanger.Code2Session(work, code)
+	ws, err := app.Exchanger.Code2Session(work, code)
 	if err != nil {
 		s.releaseCode(work, codeHash)
 		return nil, wechat.ClientError(err, "WeChat refused the login code")
 	}
-	id := Identity{AppID: s.AppID, OpenID: ws.OpenID, UnionID: ws.UnionID}
+	id := Identity{AppID: app.ID, OpenID: ws.OpenID, UnionID: ws.UnionID}
 	if id.SessionKey, err = s.sealSessionKey(id, ws.SessionKey); err != nil {
 		s.releaseCode(work, codeHash)
 		return nil, err
@@ -262,11 +368,22 @@ func (s *Service) Login(ctx context.Context, code string) (*LoginResult, error) 
 }
 
 func (s *Service) signIn(ctx context.Context, codeHash []byte, id Identity, sess *Session, token string) (*LoginResult, error) {
-	u, created, err := s.Store.SignIn(ctx, id, sess, codeHash, s.MaxSessions)
+	in, err := s.Store.SignIn(ctx, id, sess, codeHash, s.MaxSessions)
 	if err != nil {
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
-	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: u, IsNewUser: created}, nil
+	s.logMerge(ctx, id.AppID, in.Merged)
+	return &LoginResult{Token: token, ExpiresAt: sess.ExpiresAt, User: in.User, IsNewUser: in.Created}, nil
+}
+
+// logMerge records a merge of two persons: it moves one's data to the
+// other, which support must be able to trace.
+func (s *Service) logMerge(ctx context.Context, appID string, m *Merge) {
+	if m == nil {
+		return
+	}
+	s.logger().InfoContext(ctx, "merged two users who are one person (same unionid)",
+		"kept_user", m.Kept, "removed_user", m.Removed, "todos_moved", m.Todos, "sessions_moved", m.Sessions, "app", appID)
 }
 
 // claimCode makes this login the one that exchanges the code, or returns

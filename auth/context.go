@@ -14,6 +14,9 @@ import (
 type Caller struct {
 	Session *Session
 	User    *user.User
+	// AppID is the mini-program the caller signed in through (the
+	// session's, or the platform headers').
+	AppID string
 }
 
 type ctxKey struct{}
@@ -65,7 +68,7 @@ func Require(ctx context.Context) (*Caller, error) {
 			rq.err = err
 			return
 		}
-		rq.caller = &Caller{Session: sess, User: u}
+		rq.caller = &Caller{Session: sess, User: u, AppID: sess.AppID}
 	})
 	rq.mu.Lock()
 	defer rq.mu.Unlock()

@@ -53,10 +53,10 @@ func TestLoginNewAndReturningUser(t *testing.T) {
 			t.Errorf("got %d sessions, want 3", n)
 		}
 		// The session_key is kept with the user, sealed: never in plaintext.
-		if n := s.Count(t, "users", "session_key IS NOT NULL"); n != 2 {
+		if n := s.Count(t, "identities", "session_key IS NOT NULL"); n != 2 {
 			t.Errorf("got %d users with a session_key, want 2", n)
 		}
-		if n := s.Count(t, "users", "session_key LIKE $1", "%"+wechattest.SessionKey("alice")+"%"); n != 0 {
+		if n := s.Count(t, "identities", "session_key LIKE $1", "%"+wechattest.SessionKey("alice")+"%"); n != 0 {
 			t.Errorf("session_key stored in plaintext")
 		}
 	})
@@ -281,7 +281,7 @@ func TestLoginStoresUnionID(t *testing.T) {
 	unionID := func(tb testing.TB, s *apitest.Server, openID string) string {
 		tb.Helper()
 		var u *string
-		if err := s.DB.QueryRow("SELECT union_id FROM users WHERE open_id = $1", openID).Scan(&u); err != nil {
+		if err := s.DB.QueryRow("SELECT union_id FROM identities WHERE open_id = $1", openID).Scan(&u); err != nil {
 			tb.Fatalf("read union_id of %s: %v", openID, err)
 		}
 		if u == nil {

@@ -49,7 +49,7 @@ func platformIdentity(h http.Header) *Identity {
 // ErrAppNotAllowed refuses a platform identity of an app this server does
 // not serve.
 var errAppNotAllowed = &errcode.Error{Code: errcode.Forbidden,
-	Message: "X-WX-APPID: this server does not serve the calling mini-program (see WECHAT_APPID)"}
+	Message: "X-WX-APPID: this server does not serve the calling mini-program (see WECHAT_APPID or WECHAT_APPS)"}
 
 // platformCaller is the caller a platform identity names: the user of that
 // openid, created on first sight as a first login creates one (the
@@ -61,11 +61,12 @@ func (s *Service) platformCaller(ctx context.Context, id Identity) (*Caller, err
 	if err := checkIdentity(id); err != nil {
 		return nil, err
 	}
-	u, _, err := s.Store.IdentifyUser(ctx, id)
+	in, err := s.Store.IdentifyUser(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("identify platform caller: %w", err)
 	}
-	return &Caller{User: u}, nil
+	s.logMerge(ctx, id.AppID, in.Merged)
+	return &Caller{User: in.User, AppID: id.AppID}, nil
 }
 
 // checkIdentity bounds what the headers may carry: the platform's openids

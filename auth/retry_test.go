@@ -10,7 +10,6 @@ import (
 	"wxtodo/auth"
 	"wxtodo/db/dbtest"
 	"wxtodo/graph"
-	"wxtodo/user"
 	"wxtodo/wechat/wechattest"
 )
 
@@ -46,10 +45,10 @@ type failingSignIn struct {
 	failed bool
 }
 
-func (f *failingSignIn) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (*user.User, bool, error) {
+func (f *failingSignIn) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (auth.SignedIn, error) {
 	if !f.failed {
 		f.failed = true
-		return nil, false, errors.New("connection reset by peer")
+		return auth.SignedIn{}, errors.New("connection reset by peer")
 	}
 	return f.Store.SignIn(ctx, id, sess, codeHash, keep)
 }
@@ -72,7 +71,7 @@ func TestLoginKeepsTheExchangeWhenSignInFails(t *testing.T) {
 		if got := s.WeChat.Calls("flaky-db"); got != 1 {
 			t.Errorf("got %d WeChat calls, want 1", got)
 		}
-		if n := s.Count(t, "users", "open_id = $1 AND union_id = $2 AND session_key IS NOT NULL", wechattest.OpenID("flaky-db"), "union-flaky"); n != 1 {
+		if n := s.Count(t, "identities", "open_id = $1 AND union_id = $2 AND session_key IS NOT NULL", wechattest.OpenID("flaky-db"), "union-flaky"); n != 1 {
 			t.Errorf("got %d users with the exchange's openid, unionid and session_key, want 1", n)
 		}
 	})

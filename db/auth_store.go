@@ -49,38 +49,56 @@ var (
 	qReleaseCode       = statement(`DELETE FROM login_codes WHERE code_hash = $1`)
 	qDeleteOldCodes    = statement(`DELETE FROM login_codes WHERE created_at < $1`)
 
-	qInsertUser = statement(`INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (app_id, open_id) DO NOTHING
-		RETURNING id`)
-	// qSignInUser updates a known user at sign-in: the new session_key
-	// (keeping the one before it, unless WeChat handed out the same key
-	// again), a unionid once WeChat sends one.
-	qSignInUser = statement(`UPDATE users SET
-		prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
-		session_key = $3, session_key_fp = $4,
-		union_id = COALESCE($5, union_id), updated_at = $6
-		WHERE app_id = $1 AND open_id = $2
-		RETURNING ` + userColumns)
 	qUser = statement(`SELECT ` + userColumns + ` FROM users WHERE id = $1`)
 
-	// qSignInPG is SignIn on PostgreSQL in one statement: the upsert of the
-	// user (race-free: ON CONFLICT makes one row of concurrent first
-	// sign-ins, and xmax = 0 tells the inserted one), the new session, the
+	// qSignInPG is SignIn on PostgreSQL in one statement, unless a
+	// unionid links a known identity's person (found matches nothing
+	// then, and neither do the inserts). It stores the new session_key
+	// of a known identity (keeping the one before it, unless WeChat
+	// handed out the same key again); a new identity joins the person
+	// with its unionid, or comes with a new person, whose ID is drawn
+	// first so that the person is inserted only if the identity was (ON
+	// CONFLICT lets one of concurrent first sign-ins in; the foreign key,
+	// checked at the statement's end, fails the statement should the
+	// identity go in without its person). Then the new session, the
 	// revocation of the user's sessions past the cap (the statement's
 	// snapshot does not see the new session, so $10 old ones stay beside
-	// it) and the code's record. $9 NULL matches no code.
-	qSignInPG = pgStatement(`WITH u AS (
-		INSERT INTO users (app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6)
-		ON CONFLICT (app_id, open_id) DO UPDATE SET
-			prev_session_key = CASE WHEN users.session_key_fp = EXCLUDED.session_key_fp THEN users.prev_session_key ELSE users.session_key END,
-			session_key = EXCLUDED.session_key, session_key_fp = EXCLUDED.session_key_fp,
-			union_id = COALESCE(EXCLUDED.union_id, users.union_id), updated_at = EXCLUDED.updated_at
-		RETURNING ` + userColumns + `, xmax = 0 AS created
+	// it) and the code's record; $9 NULL matches no code. No row, or a
+	// lost race: signInTx takes over.
+	qSignInPG = pgStatement(`WITH found AS (
+		UPDATE identities SET
+			prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
+			session_key = $3, session_key_fp = $4,
+			union_id = COALESCE($5, union_id), updated_at = $6
+		WHERE app_id = $1 AND open_id = $2
+			AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM users WHERE users.id = identities.user_id AND users.union_id IS NOT NULL))
+		RETURNING user_id
+	), known AS (
+		SELECT 1 FROM identities WHERE app_id = $1 AND open_id = $2
+	), person AS (
+		SELECT id FROM users WHERE union_id = $5 AND NOT EXISTS (SELECT 1 FROM known)
+	), pid AS (
+		SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id
+		WHERE NOT EXISTS (SELECT 1 FROM known) AND NOT EXISTS (SELECT 1 FROM person)
+	), newi AS (
+		INSERT INTO identities (user_id, app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
+		SELECT id, $1::text, $2::text, $5::text, $3::text, $4::bytea, $6::timestamptz, $6::timestamptz
+		FROM (SELECT id FROM person UNION ALL SELECT id FROM pid) AS p
+		ON CONFLICT DO NOTHING
+		RETURNING user_id
+	), newp AS (
+		INSERT INTO users (id, app_id, open_id, union_id, created_at, updated_at)
+		SELECT user_id, $1::text, $2::text, $5::text, $6::timestamptz, $6::timestamptz FROM newi WHERE user_id IN (SELECT id FROM pid)
+		ON CONFLICT DO NOTHING
+		RETURNING ` + userColumns + `
+	), u AS (
+		SELECT ` + userColumns + `, true AS created FROM newp
+		UNION ALL
+		SELECT ` + userColumns + `, false FROM users
+		WHERE id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi))
 	), s AS (
-		INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-		SELECT $7, id, $6, $8 FROM u
+		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at)
+		SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz FROM u
 		RETURNING id
 	), revoked AS (
 		DELETE FROM sessions WHERE user_id = (SELECT id FROM u) AND id <=
@@ -90,14 +108,14 @@ var (
 	)
 	SELECT u.id, u.nickname, u.avatar_url, u.phone_number, u.created_at, u.created, s.id FROM u, s`)
 
-	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-		VALUES ($1, $2, $3, $4) RETURNING id`)
+	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`)
 	// qRevokeOldSessions revokes the user's sessions older than the $2
 	// newest (IDs grow with time); with fewer the subquery is NULL.
 	qRevokeOldSessions = statement(`DELETE FROM sessions WHERE user_id = $1 AND id <=
 		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)
 		RETURNING id`)
-	qSessionByToken = statement(`SELECT s.id, s.user_id, s.expires_at,
+	qSessionByToken = statement(`SELECT s.id, s.user_id, s.app_id, s.expires_at,
 		u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
 		WHERE s.token_hash = $1`)
@@ -107,41 +125,38 @@ var (
 )
 
 // SignIn implements auth.Store.
-func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (*user.User, bool, error) {
+func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (auth.SignedIn, error) {
 	if s.db.pg {
-		return s.signInPG(ctx, id, sess, codeHash, keep)
-	}
-	var (
-		u       *user.User
-		created bool
-		revoked []int64
-	)
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if u, created, err = s.upsertUser(ctx, tx, id); err != nil {
-			return err
+		in, ok, err := s.signInPG(ctx, id, sess, codeHash, keep)
+		if ok || err != nil {
+			return in, err
 		}
-		if revoked, err = s.insertSession(ctx, tx, u.ID, sess, keep); err != nil {
+	}
+	var revoked []int64
+	in, err := s.identifyTx(ctx, id, true, func(tx *sql.Tx, userID int64) error {
+		var err error
+		if revoked, err = s.insertSession(ctx, tx, userID, sess, keep); err != nil {
 			return err
 		}
 		if codeHash == nil {
 			return nil
 		}
-		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, u.ID, sess.ID); err != nil {
+		if _, err := s.db.exec(ctx, tx, qRecordCodeLogin, codeHash, userID, sess.ID); err != nil {
 			return fmt.Errorf("record code login: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, false, translate(err)
+		return auth.SignedIn{}, err
 	}
 	s.db.endSessions(revoked...)
-	return u, created, nil
+	return in, nil
 }
 
 // signInPG is SignIn in one round trip (qSignInPG) instead of a
-// transaction of five or six.
-func (s *AuthStore) signInPG(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (*user.User, bool, error) {
+// transaction of five or six, for an identity seen before; ok is false
+// when it did not apply.
+func (s *AuthStore) signInPG(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (in auth.SignedIn, ok bool, err error) {
 	older := int64(math.MaxInt64) // sessions kept beside the new one
 	if keep > 0 {
 		older = int64(keep - 1)
@@ -151,15 +166,18 @@ func (s *AuthStore) signInPG(ctx context.Context, id auth.Identity, sess *auth.S
 		u       user.User
 		created bool
 	)
-	err := s.db.queryRow(ctx, nil, qSignInPG, id.AppID, id.OpenID, orNull(id.UnionID), orNull(id.SessionKey.Sealed),
-		nullBytes(id.SessionKey.Fingerprint), t, sess.TokenHash[:], exp, nullBytes(codeHash), older).
+	err = s.db.queryRow(ctx, nil, qSignInPG, id.AppID, id.OpenID, orNull(id.SessionKey.Sealed),
+		nullBytes(id.SessionKey.Fingerprint), orNull(id.UnionID), t, sess.TokenHash[:], exp, nullBytes(codeHash), older).
 		Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt, &created, &sess.ID)
-	if err != nil {
-		return nil, false, translate(fmt.Errorf("sign in: %w", err))
+	switch {
+	case errors.Is(err, sql.ErrNoRows), isRetryable(err):
+		return auth.SignedIn{}, false, nil
+	case err != nil:
+		return auth.SignedIn{}, false, translate(fmt.Errorf("sign in: %w", err))
 	}
 	u.CreatedAt = u.CreatedAt.UTC()
 	sess.UserID, sess.ExpiresAt = u.ID, exp
-	return &u, created, nil
+	return auth.SignedIn{User: &u, Created: created}, true, nil
 }
 
 // ResumeSignIn implements auth.Store.
@@ -248,35 +266,13 @@ func (s *AuthStore) ReleaseCode(ctx context.Context, codeHash []byte) error {
 	return translate(err)
 }
 
-// upsertUser finds or creates the user and stores the session_key WeChat
-// gave for this sign-in. INSERT ... ON CONFLICT DO NOTHING waits for a
-// concurrent insert of the same identity to commit, so of concurrent first
-// logins exactly one inserts and the others update its row.
-func (s *AuthStore) upsertUser(ctx context.Context, tx *sql.Tx, id auth.Identity) (*user.User, bool, error) {
-	t := now()
-	unionID, sealed, fp := orNull(id.UnionID), orNull(id.SessionKey.Sealed), nullBytes(id.SessionKey.Fingerprint)
-	u := &user.User{CreatedAt: t}
-	err := s.db.queryRow(ctx, tx, qInsertUser, id.AppID, id.OpenID, unionID, sealed, fp, t).Scan(&u.ID)
-	if err == nil {
-		return u, true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, false, fmt.Errorf("insert user: %w", err)
-	}
-	u, err = scanUser(s.db.queryRow(ctx, tx, qSignInUser, id.AppID, id.OpenID, sealed, fp, unionID, t).Scan)
-	if err != nil {
-		return nil, false, fmt.Errorf("update user: %w", err)
-	}
-	return u, false, nil
-}
-
 // insertSession stores sess for the user and sets its ID, its user and
 // its expiry as stored; keep > 0 then revokes all but the user's keep
 // newest sessions, whose IDs it returns (their sockets close once the
 // transaction commits).
 func (s *AuthStore) insertSession(ctx context.Context, tx *sql.Tx, userID int64, sess *auth.Session, keep int) (revoked []int64, err error) {
 	exp := dbTime(sess.ExpiresAt)
-	if err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, now(), exp).Scan(&sess.ID); err != nil {
+	if err := s.db.queryRow(ctx, tx, qInsertSession, sess.TokenHash[:], userID, sess.AppID, now(), exp).Scan(&sess.ID); err != nil {
 		return nil, fmt.Errorf("insert session: %w", err)
 	}
 	if keep > 0 {
@@ -307,7 +303,7 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 		sess auth.Session
 		u    user.User
 	)
-	err := s.db.queryRow(ctx, nil, qSessionByToken, h[:]).Scan(&sess.ID, &sess.UserID, &sess.ExpiresAt,
+	err := s.db.queryRow(ctx, nil, qSessionByToken, h[:]).Scan(&sess.ID, &sess.UserID, &sess.AppID, &sess.ExpiresAt,
 		&u.Nickname, &u.AvatarURL, &u.PhoneNumber, &u.CreatedAt)
 	if err != nil {
 		return nil, nil, translate(err)
@@ -349,45 +345,4 @@ func (s *AuthStore) DeleteExpired(ctx context.Context, cutoff, codeCutoff time.T
 		return n, translate(err)
 	}
 	return n, nil
-}
-
-var (
-	qUserByIdentity = statement(`SELECT ` + userColumns + `, union_id FROM users WHERE app_id = $1 AND open_id = $2`)
-	qFillUnionID    = statement(`UPDATE users SET union_id = $3, updated_at = $4
-		WHERE app_id = $1 AND open_id = $2 AND union_id IS NULL`)
-)
-
-// IdentifyUser implements auth.Store: a read for a user seen before; for
-// a new one the insert of a first sign-in (with no session_key), whose
-// unique (app_id, open_id) lets one of concurrent first calls create it
-// and the others read it.
-func (s *AuthStore) IdentifyUser(ctx context.Context, id auth.Identity) (*user.User, bool, error) {
-	for range 2 {
-		var union sql.NullString
-		u, err := scanUser(func(dest ...any) error {
-			return s.db.queryRow(ctx, nil, qUserByIdentity, id.AppID, id.OpenID).Scan(append(dest, &union)...)
-		})
-		switch {
-		case err == nil:
-			if id.UnionID != "" && !union.Valid {
-				if _, err := s.db.exec(ctx, nil, qFillUnionID, id.AppID, id.OpenID, id.UnionID, now()); err != nil {
-					return nil, false, translate(fmt.Errorf("keep unionid: %w", err))
-				}
-			}
-			return u, false, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, false, translate(fmt.Errorf("find user: %w", err))
-		}
-		t := now()
-		var created int64
-		err = s.db.queryRow(ctx, nil, qInsertUser, id.AppID, id.OpenID, orNull(id.UnionID), orNull(""), nullBytes(nil), t).Scan(&created)
-		switch {
-		case err == nil:
-			return &user.User{ID: created, CreatedAt: t}, true, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, false, translate(fmt.Errorf("insert user: %w", err))
-		}
-		// Another call created it meanwhile: read it.
-	}
-	return nil, false, errors.New("identify user: inserted by another call, yet not found")
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // DataStore keeps what the WeChat data features hold on users: their
-// sealed session_keys and phone numbers.
+// identities' sealed session_keys and their phone numbers.
 type DataStore struct {
 	db *DB
 }
@@ -20,14 +20,17 @@ var _ wxdata.Store = (*DataStore)(nil)
 func NewDataStore(db *DB) *DataStore { return &DataStore{db: db} }
 
 var (
-	qSessionKeys     = statement(`SELECT id, app_id, open_id, session_key, prev_session_key FROM users WHERE id = $1`)
-	qSealedKeysAfter = statement(`SELECT id, app_id, open_id, session_key, prev_session_key FROM users
+	// qSessionKeys reads the person's identity in the app (the one signed
+	// in last, should a merge have left two).
+	qSessionKeys = statement(`SELECT id, user_id, app_id, open_id, session_key, prev_session_key FROM identities
+		WHERE user_id = $1 AND app_id = $2 ORDER BY updated_at DESC, id DESC LIMIT 1`)
+	qSealedKeysAfter = statement(`SELECT id, user_id, app_id, open_id, session_key, prev_session_key FROM identities
 		WHERE id > $1 AND (session_key IS NOT NULL OR prev_session_key IS NOT NULL)
 		ORDER BY id LIMIT $2`)
 	// qReplaceSealedKeys writes only while the current key is still the
 	// one read (a login in between stored a new one, sealed under the new
 	// key already); a NULL fingerprint keeps the stored one.
-	qReplaceSealedKeys = statement(`UPDATE users
+	qReplaceSealedKeys = statement(`UPDATE identities
 		SET session_key = $2, prev_session_key = $3, session_key_fp = COALESCE($4, session_key_fp)
 		WHERE id = $1 AND session_key IS NOT DISTINCT FROM $5`)
 	qSetPhoneNumber = statement(`UPDATE users SET phone_number = $2, updated_at = $3 WHERE id = $1
@@ -40,7 +43,7 @@ func scanKeys(scan func(dest ...any) error) (wxdata.UserKeys, error) {
 		k                 wxdata.UserKeys
 		current, previous sql.NullString
 	)
-	if err := scan(&k.UserID, &k.AppID, &k.OpenID, &current, &previous); err != nil {
+	if err := scan(&k.IdentityID, &k.UserID, &k.AppID, &k.OpenID, &current, &previous); err != nil {
 		return wxdata.UserKeys{}, err
 	}
 	k.Current, k.Previous = current.String, previous.String
@@ -48,8 +51,8 @@ func scanKeys(scan func(dest ...any) error) (wxdata.UserKeys, error) {
 }
 
 // SessionKeys implements wxdata.Store.
-func (s *DataStore) SessionKeys(ctx context.Context, userID int64) (wxdata.UserKeys, error) {
-	k, err := scanKeys(s.db.queryRow(ctx, nil, qSessionKeys, userID).Scan)
+func (s *DataStore) SessionKeys(ctx context.Context, userID int64, appID string) (wxdata.UserKeys, error) {
+	k, err := scanKeys(s.db.queryRow(ctx, nil, qSessionKeys, userID, appID).Scan)
 	return k, translate(err)
 }
 
@@ -82,7 +85,7 @@ func (s *DataStore) SealedKeysAfter(ctx context.Context, afterID int64, limit in
 
 // ReplaceSealedKeys implements wxdata.Store.
 func (s *DataStore) ReplaceSealedKeys(ctx context.Context, was, now wxdata.UserKeys, fingerprint []byte) (bool, error) {
-	n, err := s.db.exec(ctx, nil, qReplaceSealedKeys, was.UserID,
+	n, err := s.db.exec(ctx, nil, qReplaceSealedKeys, was.IdentityID,
 		orNull(now.Current), orNull(now.Previous), nullBytes(fingerprint), orNull(was.Current))
 	if err != nil {
 		return false, translate(err)

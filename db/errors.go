@@ -86,3 +86,25 @@ func scrubURL(err error) error {
 	}
 	return err
 }
+
+// isRetryable reports whether a transaction lost a race with another
+// and may succeed when run again: a unique key another committed first,
+// or (PostgreSQL) a row it referred to gone meanwhile, a deadlock or a
+// serialization failure.
+func isRetryable(err error) bool {
+	var (
+		pe *pgconn.PgError
+		se *sqlite.Error
+	)
+	switch {
+	case errors.As(err, &pe):
+		switch pe.Code {
+		case pgerrcode.UniqueViolation, pgerrcode.ForeignKeyViolation, pgerrcode.DeadlockDetected, pgerrcode.SerializationFailure:
+			return true
+		}
+		return false
+	case errors.As(err, &se):
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+	}
+	return false
+}

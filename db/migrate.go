@@ -21,7 +21,7 @@ type MigrationStatus struct {
 // Migrate applies the migrations that have not run yet. On PostgreSQL an
 // advisory lock makes instances that start together take turns.
 func (db *DB) Migrate(ctx context.Context) error {
-	return db.withMigrator(ctx, func(m *migrate.Migrator) error {
+	return db.withMigrator(ctx, nil, func(m *migrate.Migrator) error {
 		if _, err := m.Migrate(ctx); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -34,7 +34,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // run).
 func (db *DB) MigrateDown(ctx context.Context) ([]string, error) {
 	var names []string
-	err := db.withMigrator(ctx, func(m *migrate.Migrator) error {
+	err := db.withMigrator(ctx, nil, func(m *migrate.Migrator) error {
 		g, err := m.Rollback(ctx)
 		if err != nil {
 			return fmt.Errorf("migrate down: %w", err)
@@ -50,7 +50,7 @@ func (db *DB) MigrateDown(ctx context.Context) ([]string, error) {
 // MigrationStatus lists every migration, oldest first.
 func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	var out []MigrationStatus
-	err := db.withMigrator(ctx, func(m *migrate.Migrator) error {
+	err := db.withMigrator(ctx, nil, func(m *migrate.Migrator) error {
 		ms, err := m.MigrationsWithStatus(ctx)
 		if err != nil {
 			return fmt.Errorf("migration status: %w", err)
@@ -66,9 +66,10 @@ func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	return out, err
 }
 
-// withMigrator runs fn with a migrator over this dialect's migrations,
-// under the migration lock on PostgreSQL.
-func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error) error {
+// withMigrator runs fn with a migrator over this dialect's migrations
+// (those keep accepts, when not nil), under the migration lock on
+// PostgreSQL.
+func (db *DB) withMigrator(ctx context.Context, keep func(name string) bool, fn func(*migrate.Migrator) error) error {
 	if db.pooled {
 		// The lock is a session's: through the database itself.
 		direct, err := Open(ctx, db.directURL, Options{MaxOpenConns: 2})
@@ -76,7 +77,7 @@ func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error
 			return fmt.Errorf("migrations' direct connection: %w", err)
 		}
 		defer direct.Close()
-		return direct.withMigrator(ctx, fn)
+		return direct.withMigrator(ctx, keep, fn)
 	}
 	dir := "migrations/sqlite"
 	if db.IsPostgres() {
@@ -89,6 +90,15 @@ func (db *DB) withMigrator(ctx context.Context, fn func(*migrate.Migrator) error
 	ms := migrate.NewMigrations()
 	if err := ms.Discover(sub); err != nil {
 		return fmt.Errorf("discover migrations: %w", err)
+	}
+	if keep != nil {
+		some := migrate.NewMigrations()
+		for _, m := range ms.Sorted() {
+			if keep(m.Name) {
+				some.Add(m)
+			}
+		}
+		ms = some
 	}
 	if db.IsPostgres() {
 		conn, err := db.bun.Conn(ctx)

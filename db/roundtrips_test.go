@@ -32,7 +32,7 @@ func TestWritesTakeOneRoundTrip(t *testing.T) {
 	trips("sign in", 1, func() error {
 		_, hash := auth.NewToken()
 		sess = &auth.Session{TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}
-		_, _, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-trips"}, sess, nil, 20)
+		_, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-trips"}, sess, nil, 20)
 		return err
 	})
 	var td *todo.Todo

@@ -44,7 +44,7 @@ func signIn(tb testing.TB, s *db.AuthStore, openID string, exp time.Time, codeHa
 	tb.Helper()
 	_, hash := auth.NewToken()
 	sess := &auth.Session{TokenHash: hash, ExpiresAt: exp}
-	if _, _, err := s.SignIn(context.Background(), auth.Identity{AppID: "app", OpenID: openID}, sess, codeHash, 0); err != nil {
+	if _, err := s.SignIn(context.Background(), auth.Identity{AppID: "app", OpenID: openID}, sess, codeHash, 0); err != nil {
 		tb.Fatalf("sign in %s: %v", openID, err)
 	}
 	return sess
@@ -230,9 +230,9 @@ func TestReplaceSealedKeys(t *testing.T) {
 		keys := db.NewDataStore(d)
 		sess := signIn(t, db.NewAuthStore(d), "oid-keys", time.Now().Add(time.Hour), nil)
 		view := dbtest.Open(t, url)
-		dbtest.Exec(t, view, "UPDATE users SET session_key = NULL, prev_session_key = 'old-sealed' WHERE id = $1", sess.UserID)
+		dbtest.Exec(t, view, "UPDATE identities SET session_key = NULL, prev_session_key = 'old-sealed' WHERE user_id = $1", sess.UserID)
 
-		was, err := keys.SessionKeys(ctx, sess.UserID)
+		was, err := keys.SessionKeys(ctx, sess.UserID, "app")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func TestReplaceSealedKeys(t *testing.T) {
 		if ok, err := keys.ReplaceSealedKeys(ctx, was, wxdata.UserKeys{Previous: "resealed"}, []byte("fp")); err != nil || !ok {
 			t.Fatalf("replace: got %v, %v; want a write", ok, err)
 		}
-		now, err := keys.SessionKeys(ctx, sess.UserID)
+		now, err := keys.SessionKeys(ctx, sess.UserID, "app")
 		if err != nil || now.Current != "" || now.Previous != "resealed" {
 			t.Errorf("after replace: got %+v, %v", now, err)
 		}
@@ -285,7 +285,7 @@ func TestErrorsWhenPostgresStops(t *testing.T) {
 		{"ping", func() error { return d.Ping(ctx) }},
 		{"session lookup", func() error { _, _, err := authStore.SessionByToken(ctx, sess.TokenHash); return err }},
 		{"sign in (a transaction)", func() error {
-			_, _, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-new"}, &auth.Session{ExpiresAt: time.Now()}, nil, 0)
+			_, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-new"}, &auth.Session{ExpiresAt: time.Now()}, nil, 0)
 			return err
 		}},
 		{"create todo", func() error { _, err := todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "t"}, 0); return err }},

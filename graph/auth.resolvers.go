@@ -13,7 +13,11 @@ import (
 
 // Login is the resolver for the login field.
 func (r *mutationResolver) Login(ctx context.Context, input model.LoginInput) (*model.AuthPayload, error) {
-	res, err := r.AuthService.Login(ctx, input.Code)
+	var appID string
+	if input.AppID != nil {
+		appID = *input.AppID
+	}
+	res, err := r.AuthService.LoginWith(ctx, appID, input.Code)
 	if err != nil {
 		return nil, err
 	}

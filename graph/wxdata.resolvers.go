@@ -18,7 +18,7 @@ func (r *mutationResolver) BindPhoneNumber(ctx context.Context, input model.Bind
 	if err != nil {
 		return nil, err
 	}
-	return r.DataService.BindPhoneNumber(ctx, c.User.ID, input.Code)
+	return r.DataService.BindPhoneNumber(ctx, c.User.ID, c.AppID, input.Code)
 }
 
 // DecryptData is the resolver for the decryptData field.
@@ -42,7 +42,7 @@ func (r *queryResolver) DecryptData(ctx context.Context, input model.DecryptData
 	if err != nil {
 		return nil, err
 	}
-	return r.DataService.DecryptData(ctx, c.User.ID, input.EncryptedData, input.Iv)
+	return r.DataService.DecryptData(ctx, c.User.ID, c.AppID, input.EncryptedData, input.Iv)
 }
 
 // VerifyUserData is the resolver for the verifyUserData field.
@@ -51,7 +51,7 @@ func (r *queryResolver) VerifyUserData(ctx context.Context, input model.VerifyUs
 	if err != nil {
 		return false, err
 	}
-	return r.DataService.VerifyUserData(ctx, c.User.ID, input.RawData, input.Signature)
+	return r.DataService.VerifyUserData(ctx, c.User.ID, c.AppID, input.RawData, input.Signature)
 }
 
 // CheckSession is the resolver for the checkSession field.
@@ -60,5 +60,5 @@ func (r *queryResolver) CheckSession(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return r.DataService.CheckSession(ctx, c.User.ID)
+	return r.DataService.CheckSession(ctx, c.User.ID, c.AppID)
 }

@@ -1,5 +1,5 @@
 // Package metrics provides wxtodo's Prometheus metrics: GraphQL operations
-// by outcome, HTTP requests, WeChat calls, live updates (sockets,
+// by outcome, HTTP requests, logins and WeChat calls by app, live updates (sockets,
 // subscriptions, events, listener reconnects), the database pool and the
 // Go runtime, on a registry of its own so that tests and several servers in
 // one process never collide.
@@ -28,6 +28,7 @@ type Metrics struct {
 	operationDuration *prometheus.HistogramVec
 	httpRequests      *prometheus.CounterVec
 	httpDuration      *prometheus.HistogramVec
+	logins            *prometheus.CounterVec
 	wechatCalls       *prometheus.CounterVec
 	wechatDuration    *prometheus.HistogramVec
 	liveSockets       prometheus.Gauge
@@ -59,15 +60,19 @@ func New() *Metrics {
 			Help:    "HTTP request latency by route.",
 			Buckets: latencyBuckets,
 		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxtodo_logins_total",
+			Help: "Logins by mini-program (one of the configured AppIDs) and result: new (a person's first), returning, or error.",
+		}, []string{"app", "result"}),
 		wechatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxtodo_wechat_calls_total",
-			Help: "Calls to WeChat's API (each attempt) by API and errcode: 0 for success, WeChat's errcode, \"timeout\", or \"error\" (network, HTTP status, unreadable answer).",
-		}, []string{"api", "errcode"}),
+			Help: "Calls to WeChat's API (each attempt) by mini-program (one of the configured AppIDs), API and errcode: 0 for success, WeChat's errcode, \"timeout\", or \"error\" (network, HTTP status, unreadable answer).",
+		}, []string{"app", "api", "errcode"}),
 		wechatDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wxtodo_wechat_call_duration_seconds",
-			Help:    "Latency of one call to WeChat's API, by API.",
+			Help:    "Latency of one call to WeChat's API, by mini-program and API.",
 			Buckets: latencyBuckets,
-		}, []string{"api"}),
+		}, []string{"app", "api"}),
 		liveSockets: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "wxtodo_live_sockets",
 			Help: "Open subscription sockets (WebSocket connections past connection_init, and SSE streams).",
@@ -94,7 +99,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.operations, m.operationDuration,
 		m.httpRequests, m.httpDuration,
-		m.wechatCalls, m.wechatDuration,
+		m.logins, m.wechatCalls, m.wechatDuration,
 	)
 	return m
 }
@@ -135,11 +140,18 @@ func (m *Metrics) ObserveHTTP(route string, status int, d time.Duration) {
 	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// ObserveWeChat records one attempt at a WeChat API call. outcome is "0"
-// for success, WeChat's errcode, or a transport failure class.
-func (m *Metrics) ObserveWeChat(api, outcome string, d time.Duration) {
-	m.wechatCalls.WithLabelValues(api, outcome).Inc()
-	m.wechatDuration.WithLabelValues(api).Observe(d.Seconds())
+// ObserveWeChat records one attempt at a WeChat API call of the app.
+// outcome is "0" for success, WeChat's errcode, or a transport failure
+// class. app must be a configured AppID, to bound the series.
+func (m *Metrics) ObserveWeChat(app, api, outcome string, d time.Duration) {
+	m.wechatCalls.WithLabelValues(app, api, outcome).Inc()
+	m.wechatDuration.WithLabelValues(app, api).Observe(d.Seconds())
+}
+
+// ObserveLogin records one login to the app (a configured AppID): result
+// is "new", "returning" or "error".
+func (m *Metrics) ObserveLogin(app, result string) {
+	m.logins.WithLabelValues(app, result).Inc()
 }
 
 // ObserveSockets implements live.Observer.

@@ -28,6 +28,9 @@ type Options struct {
 	// SignInCode, when set, shows a note and a button that signs in with
 	// this code (development mode, where the mock accepts any code).
 	SignInCode string
+	// SignInAppID is the app the button signs in to, when the server
+	// serves several (and a login must name one).
+	SignInAppID string
 }
 
 // Playground serves the page at / and its assets under AssetPrefix.

@@ -21,20 +21,39 @@ const (
 
 // Mock stands in for WeChat in development: the same code always maps to
 // the same openid, so codes such as "alice" and "bob" are two users, and
-// each openid has one fixed session_key. It must never serve real traffic.
-type Mock struct{}
+// each openid has one fixed session_key. With several development apps
+// each has a Mock of its own App: as WeChat does, it gives a person
+// (a code) an openid per app and one unionid across them, so "alice" in
+// two apps is one person. It must never serve real traffic.
+type Mock struct {
+	// App is the AppID the mock stands for; "" is the one development
+	// app, whose data is watermarked with MockAppID.
+	App string
+}
 
-// AppID returns MockAppID, the app the mock's data is watermarked for.
-func (Mock) AppID() string { return MockAppID }
+// AppID returns the app the mock's data is watermarked for: App, or
+// MockAppID.
+func (m Mock) AppID() string {
+	if m.App != "" {
+		return m.App
+	}
+	return MockAppID
+}
 
-// Code2Session derives a stable identity from code.
-func (Mock) Code2Session(_ context.Context, code string) (*Session, error) {
+// Code2Session derives a stable identity from code: the openid from the
+// app and the code, the unionid from the code alone.
+func (m Mock) Code2Session(_ context.Context, code string) (*Session, error) {
 	if code == "" {
 		return nil, &Error{Code: CodeInvalidCode, Msg: "invalid code"}
 	}
-	sum := sha256.Sum256([]byte("wxtodo-dev-openid:" + code))
+	seed := code
+	if m.App != "" && m.App != MockAppID {
+		seed = m.App + "\x00" + code
+	}
+	sum := sha256.Sum256([]byte("wxtodo-dev-openid:" + seed))
 	openID := "dev_" + hex.EncodeToString(sum[:12])
-	return &Session{OpenID: openID, SessionKey: mockSessionKey(openID)}, nil
+	union := sha256.Sum256([]byte("wxtodo-dev-unionid:" + code))
+	return &Session{OpenID: openID, UnionID: "devu_" + hex.EncodeToString(union[:12]), SessionKey: mockSessionKey(openID)}, nil
 }
 
 // mockSessionKey is the session_key of a mock user: derived from the
@@ -81,9 +100,9 @@ func (Mock) CheckSession(_ context.Context, accessToken, openid, sessionKey stri
 }
 
 // SampleEncryptedData encrypts a wx.getWeRunData-like answer (steps of the
-// last seven days) under sessionKey with MockAppID's watermark, so that
+// last seven days) under sessionKey with AppID's watermark, so that
 // decryption can be tried in development. Errors wrap ErrMalformed.
-func (Mock) SampleEncryptedData(sessionKey string) (encryptedData, iv string, err error) {
+func (mk Mock) SampleEncryptedData(sessionKey string) (encryptedData, iv string, err error) {
 	type stepInfo struct {
 		Timestamp int64 `json:"timestamp"`
 		Step      int   `json:"step"`
@@ -97,7 +116,7 @@ func (Mock) SampleEncryptedData(sessionKey string) (encryptedData, iv string, er
 	}
 	data := map[string]any{
 		"stepInfoList": steps,
-		"watermark":    map[string]any{"timestamp": now.Unix(), "appid": MockAppID},
+		"watermark":    map[string]any{"timestamp": now.Unix(), "appid": mk.AppID()},
 	}
 	plain, err := json.Marshal(data)
 	if err != nil {

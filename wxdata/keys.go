@@ -40,9 +40,10 @@ func (k SessionKeys) SealSessionKey(appID, openID, sessionKey string) (string, [
 	return sealed, k.Keyring.Fingerprint([]byte(sessionKey)), nil
 }
 
-// UserKeys are a user's sealed session_keys and the identity they are
-// bound to.
+// UserKeys are the sealed session_keys of a user's identity in one app,
+// and the identity they are bound to.
 type UserKeys struct {
+	IdentityID        int64
 	UserID            int64
 	AppID, OpenID     string
 	Current, Previous string // sealed; "" when none
@@ -56,7 +57,8 @@ type TokenDropper interface {
 
 // Rekey re-seals every stored session_key that a retired key (DATA_KEY_OLD)
 // sealed under the current DATA_KEY, and drops the shared access_token
-// (the next use fetches it again). It returns how many users it rewrote.
+// (the next use fetches it again). It returns how many identities (a
+// user's in one app) it rewrote.
 // Values no configured key opens are dropped: they are lost already.
 func Rekey(ctx context.Context, keys Keyring, store Store, tokens TokenDropper) (int, error) {
 	if err := tokens.ClearTokens(ctx); err != nil {
@@ -87,7 +89,7 @@ func rekeyPass(ctx context.Context, keys Keyring, store Store) (n, skipped int, 
 			return n, skipped, nil
 		}
 		for _, k := range batch {
-			after = k.UserID
+			after = k.IdentityID
 			now, fp, changed, err := reseal(keys, k)
 			if err != nil {
 				return n, skipped, err
@@ -97,7 +99,7 @@ func rekeyPass(ctx context.Context, keys Keyring, store Store) (n, skipped int, 
 			}
 			ok, err := store.ReplaceSealedKeys(ctx, k, now, fp)
 			if err != nil {
-				return n, skipped, fmt.Errorf("user %d: %w", k.UserID, err)
+				return n, skipped, fmt.Errorf("user %d, app %s: %w", k.UserID, k.AppID, err)
 			}
 			if ok {
 				n++

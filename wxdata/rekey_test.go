@@ -47,7 +47,7 @@ func keyring(tb testing.TB, primary string, old ...string) *secret.Keyring {
 // key.
 func sealedUnder(tb testing.TB, s *apitest.Server, column string, kr *secret.Keyring) int {
 	tb.Helper()
-	return s.Count(tb, "users", column+" LIKE $1", "%."+kr.PrimaryID()+".%")
+	return s.Count(tb, "identities", column+" LIKE $1", "%."+kr.PrimaryID()+".%")
 }
 
 // TestRekey moves sealed session_keys from a retired DATA_KEY to the
@@ -94,11 +94,11 @@ func TestRekey(t *testing.T) {
 		if n := sealedUnder(t, s, "prev_session_key", after); n != 1 {
 			t.Errorf("got %d previous session_keys sealed under the new key, want 1 (ann)", n)
 		}
-		if n := s.Count(t, "users", "open_id = $1 AND session_key IS NULL", wechattest.OpenID("cal")); n != 1 {
+		if n := s.Count(t, "identities", "open_id = $1 AND session_key IS NULL", wechattest.OpenID("cal")); n != 1 {
 			t.Errorf("cal's session_key, which no key opens: got %d of cal's rows without it, want 1 (dropped)", n)
 		}
 		var fp []byte
-		if err := s.DB.QueryRow("SELECT session_key_fp FROM users WHERE open_id = $1", wechattest.OpenID("ann")).Scan(&fp); err != nil {
+		if err := s.DB.QueryRow("SELECT session_key_fp FROM identities WHERE open_id = $1", wechattest.OpenID("ann")).Scan(&fp); err != nil {
 			t.Fatalf("read fingerprint: %v", err)
 		}
 		if want := after.Fingerprint([]byte(annKey)); !bytes.Equal(fp, want) {

@@ -26,16 +26,17 @@ import (
 
 // Store is what the WeChat data features keep on users.
 type Store interface {
-	// SessionKeys returns the user's sealed session_keys.
-	SessionKeys(ctx context.Context, userID int64) (UserKeys, error)
+	// SessionKeys returns the sealed session_keys of the user's identity
+	// in the app, or a NOT_FOUND error.
+	SessionKeys(ctx context.Context, userID int64, appID string) (UserKeys, error)
 	// SetPhoneNumber stores the user's phone number and returns the user.
 	SetPhoneNumber(ctx context.Context, userID int64, phone string) (*user.User, error)
-	// SealedKeysAfter returns up to limit users with a stored session_key
-	// and an ID above afterID, in ID order.
+	// SealedKeysAfter returns up to limit identities with a stored
+	// session_key and an IdentityID above afterID, in that order.
 	SealedKeysAfter(ctx context.Context, afterID int64, limit int) ([]UserKeys, error)
 	// ReplaceSealedKeys writes now's keys (and the current key's
-	// fingerprint, when not nil) if the user's keys are still was's, and
-	// reports whether it wrote.
+	// fingerprint, when not nil) if the identity's keys are still was's,
+	// and reports whether it wrote.
 	ReplaceSealedKeys(ctx context.Context, was, now UserKeys, fingerprint []byte) (bool, error)
 }
 
@@ -52,18 +53,37 @@ type AccessTokens interface {
 	Do(ctx context.Context, fn func(ctx context.Context, accessToken string) error) error
 }
 
-// Service serves the WeChat data features. Nothing it handles
-// (session_key, access_token, phone number, plaintext) is logged.
+// App is one mini-program's side of WeChat: its API client and
+// access_token, and what its data's watermark names.
+type App struct {
+	// ID is the AppID sessions and identities name.
+	ID string
+	// Watermark is the AppID decrypted data must name; "" means ID (the
+	// development mock's data names its own).
+	Watermark string
+	API       WeChatAPI
+	Tokens    AccessTokens
+}
+
+func (a *App) watermark() string {
+	if a.Watermark != "" {
+		return a.Watermark
+	}
+	return a.ID
+}
+
+// Service serves the WeChat data features, each through the app the
+// caller signed in with: its session_key, its watermark, its
+// access_token. Nothing it handles (session_key, access_token, phone
+// number, plaintext) is logged.
 type Service struct {
-	// AppID is what decrypted data's watermark must name.
-	AppID string
+	// Apps are the mini-programs served.
+	Apps []App
 	// Keys open the sealed session_keys; nil opens none (as if the server
 	// held no session_key).
-	Keys   Keyring
-	Store  Store
-	API    WeChatAPI
-	Tokens AccessTokens
-	Log    *slog.Logger
+	Keys  Keyring
+	Store Store
+	Log   *slog.Logger
 	// StaleCheckLimiter, if set, bounds per user how often a failed
 	// decryption asks WeChat whether the session_key is stale, so that a
 	// client sending garbage cannot spend the app's WeChat quota.
@@ -116,10 +136,24 @@ var errStale = &errcode.Error{
 	Message: "the session_key this data needs has moved on: call wx.login() and login again, then get the data again",
 }
 
-// sessionKeys opens the user's current and previous session_keys ("" for
-// none).
-func (s *Service) sessionKeys(ctx context.Context, userID int64) (openID, current, previous string, err error) {
-	k, err := s.Store.SessionKeys(ctx, userID)
+// app is the served app appID.
+func (s *Service) app(appID string) (*App, error) {
+	for i := range s.Apps {
+		if s.Apps[i].ID == appID {
+			return &s.Apps[i], nil
+		}
+	}
+	// A session of an app since removed from the configuration.
+	return nil, &errcode.Error{Code: errcode.Forbidden, Message: "this session's mini-program is no longer served here: log in again from a served one"}
+}
+
+// sessionKeys opens the current and previous session_keys of the user's
+// identity in the app ("" for none).
+func (s *Service) sessionKeys(ctx context.Context, userID int64, appID string) (openID, current, previous string, err error) {
+	k, err := s.Store.SessionKeys(ctx, userID, appID)
+	if errcode.Code(err) == errcode.NotFound {
+		return "", "", "", nil // no identity in this app: no key
+	}
 	if err != nil {
 		return "", "", "", fmt.Errorf("session keys: %w", err)
 	}
@@ -138,20 +172,25 @@ func (s *Service) sessionKeys(ctx context.Context, userID int64) (openID, curren
 	return k.OpenID, open(k.Current), open(k.Previous), nil
 }
 
-// DecryptData decrypts encryptedData with the user's current session_key
-// and returns the JSON object, checked to be watermarked with s.AppID.
+// DecryptData decrypts encryptedData with the current session_key of the
+// user's identity in the app the caller signed in with, appID, and
+// returns the JSON object, checked to be watermarked with that app.
 // Errors: BAD_USER_INPUT (field encryptedData or iv) for data that is not
 // base64, not whole blocks, badly padded or for another app;
 // SESSION_KEY_STALE when it was encrypted under a session_key the user has
 // moved on from.
-func (s *Service) DecryptData(ctx context.Context, userID int64, encryptedData, iv string) (json.RawMessage, error) {
+func (s *Service) DecryptData(ctx context.Context, userID int64, appID, encryptedData, iv string) (json.RawMessage, error) {
 	if b, err := base64.StdEncoding.DecodeString(iv); err != nil || len(b) != 16 {
 		return nil, errcode.Input("iv", "iv must be the base64 of 16 bytes, as WeChat sends it")
 	}
 	if len(encryptedData) > maxEncryptedData {
 		return nil, errcode.Input("encryptedData", "encryptedData must be at most %d bytes", maxEncryptedData)
 	}
-	openID, current, previous, err := s.sessionKeys(ctx, userID)
+	app, err := s.app(appID)
+	if err != nil {
+		return nil, err
+	}
+	openID, current, previous, err := s.sessionKeys(ctx, userID, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -160,26 +199,26 @@ func (s *Service) DecryptData(ctx context.Context, userID int64, encryptedData, 
 		// sealed under a DATA_KEY since dropped): a login brings one.
 		return nil, errStale
 	}
-	out, err := wechat.DecryptData(current, encryptedData, iv, s.AppID)
+	out, err := wechat.DecryptData(current, encryptedData, iv, app.watermark())
 	switch {
 	case err == nil:
 		return out, nil
 	case errors.Is(err, wechat.ErrMalformed):
 		return nil, errcode.Input("encryptedData", "encryptedData must be base64 of whole 16-byte blocks, as WeChat sends it")
 	case errors.Is(err, wechat.ErrWatermark):
-		return nil, errcode.Input("encryptedData", "encryptedData is not for this mini-program (its watermark names another AppID)")
+		return nil, errcode.Input("encryptedData", "encryptedData is not for the mini-program this session signed in with (its watermark names another AppID)")
 	}
 	// It does not decrypt under the current key. Under the one before, it
 	// is data the client fetched before its last login.
 	if wellFormedKey(previous) {
-		if _, perr := wechat.DecryptData(previous, encryptedData, iv, s.AppID); !errors.Is(perr, wechat.ErrDecrypt) {
+		if _, perr := wechat.DecryptData(previous, encryptedData, iv, app.watermark()); !errors.Is(perr, wechat.ErrDecrypt) {
 			return nil, errStale
 		}
 	}
 	// Under neither: the client may have called wx.login without logging
 	// in here, which moves WeChat's key on; WeChat knows whether ours is
 	// still current. When it is, or cannot say, the data is bad.
-	if s.mayCheckStale(ctx, userID) && s.keyIsStale(ctx, openID, current) {
+	if s.mayCheckStale(ctx, userID) && s.keyIsStale(ctx, app, openID, current) {
 		return nil, errStale
 	}
 	return nil, &errcode.Error{Code: errcode.BadUserInput, Field: "encryptedData",
@@ -203,11 +242,11 @@ func (s *Service) mayCheckStale(ctx context.Context, userID int64) bool {
 
 // keyIsStale asks WeChat, briefly, whether sessionKey is no longer the
 // user's; false when WeChat cannot say.
-func (s *Service) keyIsStale(ctx context.Context, openID, sessionKey string) bool {
+func (s *Service) keyIsStale(ctx context.Context, app *App, openID, sessionKey string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	err := s.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
-		return s.API.CheckSession(ctx, tok, openID, sessionKey)
+	err := app.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
+		return app.API.CheckSession(ctx, tok, openID, sessionKey)
 	})
 	var werr *wechat.Error
 	stale := errors.As(err, &werr) && werr.Code == wechat.CodeInvalidSignature
@@ -218,13 +257,16 @@ func (s *Service) keyIsStale(ctx context.Context, openID, sessionKey string) boo
 }
 
 // VerifyUserData reports whether signature is sha1(rawData + session_key)
-// under the user's current session_key. SESSION_KEY_STALE when the server
-// holds no session_key for the user.
-func (s *Service) VerifyUserData(ctx context.Context, userID int64, rawData, signature string) (bool, error) {
+// under the current session_key of the user's identity in the app appID.
+// SESSION_KEY_STALE when the server holds no session_key for it.
+func (s *Service) VerifyUserData(ctx context.Context, userID int64, appID, rawData, signature string) (bool, error) {
 	if len(rawData) > maxEncryptedData {
 		return false, errcode.Input("rawData", "rawData must be at most %d bytes", maxEncryptedData)
 	}
-	_, current, _, err := s.sessionKeys(ctx, userID)
+	if _, err := s.app(appID); err != nil {
+		return false, err
+	}
+	_, current, _, err := s.sessionKeys(ctx, userID, appID)
 	if err != nil {
 		return false, err
 	}
@@ -234,10 +276,14 @@ func (s *Service) VerifyUserData(ctx context.Context, userID int64, rawData, sig
 	return wechat.VerifyUserData(rawData, signature, current), nil
 }
 
-// CheckSession asks WeChat whether the user's session_key on this server
-// is still valid.
-func (s *Service) CheckSession(ctx context.Context, userID int64) (bool, error) {
-	openID, current, _, err := s.sessionKeys(ctx, userID)
+// CheckSession asks WeChat, as the app appID, whether the session_key of
+// the user's identity in that app is still valid.
+func (s *Service) CheckSession(ctx context.Context, userID int64, appID string) (bool, error) {
+	app, err := s.app(appID)
+	if err != nil {
+		return false, err
+	}
+	openID, current, _, err := s.sessionKeys(ctx, userID, appID)
 	if err != nil {
 		return false, err
 	}
@@ -247,8 +293,8 @@ func (s *Service) CheckSession(ctx context.Context, userID int64) (bool, error) 
 	if err := s.mayCall(ctx, userID); err != nil {
 		return false, err
 	}
-	err = s.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
-		return s.API.CheckSession(ctx, tok, openID, current)
+	err = app.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
+		return app.API.CheckSession(ctx, tok, openID, current)
 	})
 	var werr *wechat.Error
 	switch {
@@ -260,13 +306,18 @@ func (s *Service) CheckSession(ctx context.Context, userID int64) (bool, error) 
 	return false, wechat.ClientError(err, "WeChat refused the session check")
 }
 
-// BindPhoneNumber trades the code from a getPhoneNumber button at WeChat
-// and stores the number on the user.
-func (s *Service) BindPhoneNumber(ctx context.Context, userID int64, code string) (*user.User, error) {
+// BindPhoneNumber trades the code from a getPhoneNumber button at WeChat,
+// as the app appID (whose button it was), and stores the number on the
+// user (the person, in every app).
+func (s *Service) BindPhoneNumber(ctx context.Context, userID int64, appID, code string) (*user.User, error) {
 	if err := input.Code("code", code); err != nil {
 		return nil, err
 	}
-	k, err := s.Store.SessionKeys(ctx, userID)
+	app, err := s.app(appID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Store.SessionKeys(ctx, userID, appID)
 	if err != nil {
 		return nil, fmt.Errorf("user identity: %w", err)
 	}
@@ -274,9 +325,9 @@ func (s *Service) BindPhoneNumber(ctx context.Context, userID int64, code string
 		return nil, err
 	}
 	var info *wechat.PhoneInfo
-	err = s.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
+	err = app.Tokens.Do(ctx, func(ctx context.Context, tok string) error {
 		var err error
-		info, err = s.API.PhoneNumber(ctx, tok, code, k.OpenID)
+		info, err = app.API.PhoneNumber(ctx, tok, code, k.OpenID)
 		return err
 	})
 	if err != nil {
@@ -305,7 +356,8 @@ func (s *Service) logger() *slog.Logger {
 
 // SampleEncryptedData encrypts a sample as wx.getWeRunData would, under
 // the signed-in caller's current session_key and watermarked with the
-// development mock's AppID, so that decryptData can be tried in
+// development mock's AppID (or the caller's app's, with several
+// development apps), so that decryptData can be tried in
 // development mode, where the mock stands in for WeChat. It must never be
 // served in production. Errors: UNAUTHENTICATED without a caller,
 // SESSION_KEY_STALE when the server holds no session_key for them.
@@ -314,12 +366,16 @@ func (s *Service) SampleEncryptedData(ctx context.Context) (encryptedData, iv st
 	if err != nil {
 		return "", "", err
 	}
-	_, current, _, err := s.sessionKeys(ctx, c.User.ID)
+	app, err := s.app(c.AppID)
+	if err != nil {
+		return "", "", err
+	}
+	_, current, _, err := s.sessionKeys(ctx, c.User.ID, c.AppID)
 	if err != nil {
 		return "", "", err
 	}
 	if !wellFormedKey(current) {
 		return "", "", errStale
 	}
-	return wechat.Mock{}.SampleEncryptedData(current)
+	return wechat.Mock{App: app.watermark()}.SampleEncryptedData(current)
 }

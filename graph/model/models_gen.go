@@ -37,10 +37,16 @@ type DecryptDataInput struct {
 	Iv string `json:"iv"`
 }
 
-// The code from `wx.login()`.
+// The code from `wx.login()`, and the mini-program it came from.
 type LoginInput struct {
 	// The one-time code `wx.login()` returned (valid for 5 minutes).
 	Code string `json:"code"`
+	// The AppID of the mini-program signing in (`wx.getAccountInfoSync().miniProgram.appId`).
+	// Required when the server serves several mini-programs, and then one of them
+	// (`BAD_USER_INPUT` on field `appId` otherwise); it may be left out when it serves one.
+	// The code is exchanged with that app's credentials, and the session is that app's:
+	// WeChat data (`decryptData`, `bindPhoneNumber`, ...) goes through it.
+	AppID *string `json:"appId,omitempty"`
 }
 
 // Writes.

@@ -6,6 +6,8 @@
   var body = document.body;
   var endpoint = body.dataset.endpoint;
   var signInCode = body.dataset.signinCode;
+  // With several development apps, a login names its app.
+  var signInApp = body.dataset.signinApp || null;
   // Subscriptions go over a WebSocket to the same endpoint (graphql-ws,
   // bundled in GraphiQL); the Headers pane's Authorization travels in
   // connection_init's payload.
@@ -26,7 +28,7 @@
     '#    (or device): the change arrives at once.',
     '',
     'mutation SignIn {',
-    '  login(input: {code: "' + (signInCode || 'alice') + '"}) { token expiresAt user { id nickname } }',
+    '  login(input: {code: "' + (signInCode || 'alice') + '"' + (signInApp ? ', appId: "' + signInApp + '"' : '') + '}) { token expiresAt user { id nickname } }',
     '}',
     '',
     'mutation AddTodo {',
@@ -76,8 +78,8 @@
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         operationName: 'SignIn',
-        query: 'mutation SignIn($code: String!) { login(input: {code: $code}) { token user { id nickname } } }',
-        variables: { code: signInCode }
+        query: 'mutation SignIn($code: String!, $appId: String) { login(input: {code: $code, appId: $appId}) { token user { id nickname } } }',
+        variables: { code: signInCode, appId: signInApp }
       })
     }).then(function (resp) { return resp.json(); }).then(function (result) {
       if (result.errors && result.errors.length) {

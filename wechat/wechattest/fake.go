@@ -1,5 +1,6 @@
 // Package wechattest provides a fake WeChat server for tests. It serves
-// jscode2session (every code is valid and maps to a stable openid),
+// jscode2session (every code is valid and maps to a stable openid, per
+// app once AddApp adds a second mini-program),
 // stable_token, getuserphonenumber and checksession; a test can script
 // errcodes, slowness, HTTP failures and garbage per code (or openid).
 package wechattest
@@ -23,6 +24,10 @@ import (
 const (
 	AppID  = "wx_test_appid"
 	Secret = "test-app-secret-Do-Not-Log-7f3a"
+	// OtherAppID and OtherSecret are a second mini-program's, for
+	// AddApp.
+	OtherAppID  = "wx_test_appid_b"
+	OtherSecret = "test-app-secret-B-Do-Not-Log-9c1e"
 )
 
 // DefaultTokenTTL is the lifetime of the fake's access tokens unless a test
@@ -40,6 +45,18 @@ type Reply struct {
 	// new code of a user who logged in before (WeChat gives a person one
 	// openid per app, and a new session_key per code).
 	As string
+	// NoUnionID withholds the unionid of a fake with several apps, as
+	// WeChat does before the app is bound to the Open Platform account.
+	NoUnionID bool
+}
+
+// otherApp is a mini-program added with AddApp, with its own
+// access_token.
+type otherApp struct {
+	secret      string
+	tokenCalls  int
+	tokenN      int
+	tokenExpiry time.Time
 }
 
 // Fake is a WeChat server.
@@ -66,6 +83,8 @@ type Fake struct {
 	checkScript map[string][]Reply // by openid
 	checkCalls  map[string]int
 	sessionKeys map[string]string // openid -> the session_key handed out last
+
+	others map[string]*otherApp // AddApp's, by AppID
 }
 
 // New starts a fake, closed when the test ends.
@@ -80,6 +99,7 @@ func New(tb testing.TB) *Fake {
 		checkScript: map[string][]Reply{},
 		checkCalls:  map[string]int{},
 		sessionKeys: map[string]string{},
+		others:      map[string]*otherApp{},
 	}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	tb.Cleanup(f.Close)
@@ -126,8 +146,75 @@ func (f *Fake) TotalCalls() int {
 	return f.total
 }
 
-// OpenID is the openid the fake gives code.
+// AddApp adds a mini-program beside AppID, bound with it to one Open
+// Platform account: from then on every jscode2session answer carries the
+// person's unionid (UnionID, unless scripted otherwise), the same in
+// every app, while openids differ per app (OpenIDIn). The app has its own
+// access_token (tok-<appid>-<n>).
+func (f *Fake) AddApp(appID, secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o := f.others[appID]; o != nil {
+		o.secret = secret // added again (servers sharing the fake): its token stays
+		return
+	}
+	f.others[appID] = &otherApp{secret: secret}
+}
+
+// OpenID is the openid the fake gives code in AppID.
 func OpenID(code string) string { return "oid-" + code }
+
+// OpenIDIn is the openid the fake gives code in the app appID: OpenID's
+// for AppID, another for every other app.
+func OpenIDIn(appID, code string) string {
+	if appID == AppID {
+		return OpenID(code)
+	}
+	return "oid-" + appID + "-" + code
+}
+
+// UnionID is the unionid of the person of code, in every app, once the
+// fake has several (AddApp).
+func UnionID(code string) string { return "uid-" + code }
+
+// SessionKeyIn is the session_key the fake gives code in the app appID.
+func SessionKeyIn(appID, code string) string {
+	if appID == AppID {
+		return SessionKey(code)
+	}
+	return SessionKey(appID + "/" + code)
+}
+
+// SecretOf is the secret the fake expects of appID: Secret for AppID,
+// OtherSecret for OtherAppID, and for any other app one derived from its
+// AppID (as AddApp is told).
+func SecretOf(appID string) string {
+	switch appID {
+	case AppID:
+		return Secret
+	case OtherAppID:
+		return OtherSecret
+	}
+	return "test-app-secret-of-" + appID
+}
+
+// StableTokenCallsFor returns how many stable_token calls the app appID
+// made.
+func (f *Fake) StableTokenCallsFor(appID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if o := f.others[appID]; o != nil {
+		return o.tokenCalls
+	}
+	if appID != AppID {
+		return 0
+	}
+	n := f.tokenCalls
+	for _, o := range f.others {
+		n -= o.tokenCalls
+	}
+	return n
+}
 
 // SessionKey is the session_key the fake gives code: like WeChat's, the
 // base64 of 16 bytes, so that data encrypted with it decrypts; tests look
@@ -249,6 +336,11 @@ func (f *Fake) currentSessionKey(openid string) (string, bool) {
 	if k, ok := f.sessionKeys[openid]; ok {
 		return k, true
 	}
+	for appID := range f.others {
+		if code, ok := strings.CutPrefix(openid, "oid-"+appID+"-"); ok {
+			return SessionKeyIn(appID, code), true
+		}
+	}
 	if code, ok := strings.CutPrefix(openid, "oid-"); ok {
 		return SessionKey(code), true
 	}
@@ -272,6 +364,15 @@ func (f *Fake) checkToken(tok string) int {
 		f.tokenless++
 		return 0
 	}
+	if appID, o := f.tokenApp(tok); o != nil {
+		switch {
+		case o.tokenN == 0 || tok != otherToken(appID, o.tokenN):
+			return 40001
+		case !time.Now().Before(o.tokenExpiry):
+			return 42001
+		}
+		return 0
+	}
 	switch {
 	case f.tokenN == 0 || tok != Token(f.tokenN):
 		return 40001
@@ -279,6 +380,18 @@ func (f *Fake) checkToken(tok string) int {
 		return 42001
 	}
 	return 0
+}
+
+func otherToken(appID string, n int) string { return fmt.Sprintf("tok-%s-%d", appID, n) }
+
+// tokenApp is the added app whose token tok is, if any.
+func (f *Fake) tokenApp(tok string) (string, *otherApp) {
+	for appID, o := range f.others {
+		if strings.HasPrefix(tok, "tok-"+appID+"-") {
+			return appID, o
+		}
+	}
+	return AppID, nil
 }
 
 func pick(replies []Reply, n int) Reply {
@@ -340,9 +453,18 @@ func (f *Fake) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 	rep := pick(f.script[code], n)
 	f.mu.Unlock()
 
+	appID := q.Get("appid")
+	f.mu.Lock()
+	secret, unionIDs := Secret, len(f.others) > 0
+	if o := f.others[appID]; o != nil {
+		secret = o.secret
+	} else if appID != AppID {
+		secret = "\x00" // no app: no secret matches
+	}
+	f.mu.Unlock()
 	switch {
 	case scripted(w, r, rep):
-	case q.Get("appid") != AppID || q.Get("secret") != Secret:
+	case q.Get("secret") != secret:
 		writeErrcode(w, 40013, "invalid appid")
 	case q.Get("grant_type") != "authorization_code":
 		writeErrcode(w, 40002, "invalid grant_type")
@@ -353,12 +475,16 @@ func (f *Fake) serveCode2Session(w http.ResponseWriter, r *http.Request) {
 		if rep.As != "" {
 			who = rep.As
 		}
-		ans := map[string]any{"openid": OpenID(who), "session_key": SessionKey(code)}
-		if rep.UnionID != "" {
+		openid, key := OpenIDIn(appID, who), SessionKeyIn(appID, code)
+		ans := map[string]any{"openid": openid, "session_key": key}
+		switch {
+		case rep.UnionID != "":
 			ans["unionid"] = rep.UnionID
+		case unionIDs && !rep.NoUnionID:
+			ans["unionid"] = UnionID(who)
 		}
 		f.mu.Lock()
-		f.sessionKeys[OpenID(who)] = SessionKey(code)
+		f.sessionKeys[openid] = key
 		f.mu.Unlock()
 		writeJSON(w, ans)
 	}
@@ -379,12 +505,18 @@ func (f *Fake) serveStableToken(w http.ResponseWriter, r *http.Request) {
 		f.forced++
 	}
 	rep := pick(f.tokenScript, n)
+	other := f.others[req.AppID]
+	if other != nil {
+		other.tokenCalls++
+	}
 	f.mu.Unlock()
 
 	switch {
 	case scripted(w, r, rep):
 	case r.Method != http.MethodPost || bodyErr != nil:
 		writeErrcode(w, 47001, "data format error")
+	case other != nil:
+		f.serveOtherToken(w, req.AppID, other, req.Secret, req.ForceRefresh)
 	case req.AppID != AppID:
 		writeErrcode(w, 40013, "invalid appid")
 	case req.Secret != Secret:
@@ -406,6 +538,22 @@ func (f *Fake) serveStableToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveOtherToken answers stable_token for an added app.
+func (f *Fake) serveOtherToken(w http.ResponseWriter, appID string, o *otherApp, secret string, force bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if secret != o.secret {
+		writeErrcode(w, 40125, "invalid appsecret")
+		return
+	}
+	if o.tokenN == 0 || force || !time.Now().Before(o.tokenExpiry) {
+		o.tokenN++
+		o.tokenExpiry = time.Now().Add(f.tokenTTL)
+	}
+	left := time.Until(o.tokenExpiry)
+	writeJSON(w, map[string]any{"access_token": otherToken(appID, o.tokenN), "expires_in": max(1, int((left+time.Second-1)/time.Second))})
+}
+
 func (f *Fake) servePhoneNumber(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Code   string `json:"code"`
@@ -418,7 +566,11 @@ func (f *Fake) servePhoneNumber(w http.ResponseWriter, r *http.Request) {
 	rep := pick(f.phoneScript[req.Code], n)
 	f.mu.Unlock()
 
-	switch tokErr := f.checkToken(r.URL.Query().Get("access_token")); {
+	tok := r.URL.Query().Get("access_token")
+	f.mu.Lock()
+	watermark, _ := f.tokenApp(tok)
+	f.mu.Unlock()
+	switch tokErr := f.checkToken(tok); {
 	case scripted(w, r, rep):
 	case r.Method != http.MethodPost || bodyErr != nil:
 		writeErrcode(w, 47001, "data format error")
@@ -434,7 +586,7 @@ func (f *Fake) servePhoneNumber(w http.ResponseWriter, r *http.Request) {
 			"phoneNumber":     p,
 			"purePhoneNumber": p,
 			"countryCode":     "86",
-			"watermark":       map[string]any{"timestamp": time.Now().Unix(), "appid": AppID},
+			"watermark":       map[string]any{"timestamp": time.Now().Unix(), "appid": watermark},
 		}})
 	}
 }
