@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -407,5 +408,63 @@ func TestCloudHostingKeepsTheSecretOffPlainHTTP(t *testing.T) {
 	}
 	if _, ok := wx.dataApps(nil, nil)[0].Tokens.(wechat.NoAccessToken); !ok {
 		t.Error("the mode fetches access_tokens, want none")
+	}
+}
+
+// TestConfigWeChatApps: WECHAT_APPS lists several apps with their
+// secrets; it and WECHAT_APPID/WECHAT_SECRET are two forms of one
+// setting, and a bad list is an error that names the problem but never
+// a secret.
+func TestConfigWeChatApps(t *testing.T) {
+	const s1, s2 = "first-s3cr3t-7d1e", "second-s3cr3t-2c9a"
+	key := []string{"DATA_KEY", secret.NewKey()}
+	cfg, err := loadConfig(configEnv(append([]string{"WECHAT_APPS", " wxa1:" + s1 + " , wxb2:" + s2 + ","}, key...)...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []wechatApp{{"wxa1", s1}, {"wxb2", s2}}; !slices.Equal(cfg.Apps, want) || cfg.devMode() {
+		t.Errorf("got apps %v (development mode %v), want %v in production", cfg.appIDs(), cfg.devMode(), []string{"wxa1", "wxb2"})
+	}
+	if cfg, err := loadConfig(configEnv(productionEnv...), nil); err != nil || !slices.Equal(cfg.Apps, []wechatApp{{"wx123", "s3cr3t-value-4b9c"}}) {
+		t.Errorf("WECHAT_APPID and WECHAT_SECRET: got %v, %v; want the one app", cfg, err)
+	}
+	// AppIDs alone are development apps of the mock.
+	dev, err := loadConfig(configEnv("WECHAT_APPS", "wxa1,wxb2:"), nil)
+	if err != nil || !dev.devMode() || !slices.Equal(dev.appIDs(), []string{"wxa1", "wxb2"}) || !dev.Playground {
+		t.Errorf("development apps: got %+v, %v", dev, err)
+	}
+
+	for _, tt := range []struct {
+		name string
+		env  []string
+		want string // in the error
+	}{
+		{"both forms", []string{"WECHAT_APPS", "wxa1:" + s1, "WECHAT_APPID", "wxa1", "WECHAT_SECRET", s2}, "WECHAT_APPS and WECHAT_APPID/WECHAT_SECRET"},
+		{"both forms, the appid only", []string{"WECHAT_APPS", "wxa1:" + s1, "WECHAT_APPID", "wxa1"}, "WECHAT_APPS and WECHAT_APPID/WECHAT_SECRET"},
+		{"twice", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxa1:" + s2}, "wxa1 is listed twice"},
+		{"no appid", []string{"WECHAT_APPS", "wxa1:" + s1 + ",:" + s2}, "entry 2"},
+		{"a bad appid", []string{"WECHAT_APPS", "wx a1=" + s1}, "entry 1"},
+		{"one without a secret", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxb2"}, "wxb2 has no secret"},
+		{"commas only", []string{"WECHAT_APPS", ", ,"}, "no app listed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := loadConfig(configEnv(append(tt.env, key...)...), nil)
+			if err == nil {
+				t.Fatalf("got apps %v, want an error", cfg.appIDs())
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %q, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), s1) || strings.Contains(err.Error(), s2) {
+				t.Errorf("error %q repeats a secret", err)
+			}
+		})
+	}
+
+	// Cloud Hosting takes callers of every configured app; secrets may
+	// be left out there.
+	cloud, err := loadConfig(configEnv("CLOUD_HOSTING", "true", "WECHAT_APPS", "wxa1:"+s1+",wxb2", "DATABASE_URL", "postgres://u@db/wxtodo", "DATA_KEY", secret.NewKey()), nil)
+	if err != nil || !slices.Equal(cloud.appIDs(), []string{"wxa1", "wxb2"}) {
+		t.Errorf("Cloud Hosting with WECHAT_APPS: got %v, %v", cloud, err)
 	}
 }

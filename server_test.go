@@ -468,3 +468,79 @@ func TestRequestTimeoutReachesDatabase(t *testing.T) {
 		t.Errorf("the request took %v; REQUEST_TIMEOUT did not cut it off", d)
 	}
 }
+
+// TestDevelopmentModeWithSeveralApps: WECHAT_APPS with AppIDs alone runs
+// the mock for each app: a code is a person, with an openid per app and
+// one unionid, so alice in both apps is one user; a login names its app;
+// each app's sample data is watermarked with its own AppID; the
+// playground signs in to the first.
+func TestDevelopmentModeWithSeveralApps(t *testing.T) {
+	in := startInstance(t, configEnv("DATABASE_URL", dbtest.SQLiteURL(t), "LOG_LEVEL", "debug", "WECHAT_APPS", "wxshop,wxclub",
+		"DATA_KEY_FILE", filepath.Join(t.TempDir(), "data.key")), nil)
+	shop, aliceShop := in.LoginTo(t, "wxshop", "alice")
+	club, aliceClub := in.LoginTo(t, "wxclub", "alice")
+	if aliceShop != aliceClub {
+		t.Errorf("alice is user %s in one app and %s in the other, want one", aliceShop, aliceClub)
+	}
+	if _, bob := in.LoginTo(t, "wxclub", "bob"); bob == aliceShop {
+		t.Error("bob signed in as alice")
+	}
+	if n := in.count(t, "identities", "user_id = $1", aliceShop); n != 2 {
+		t.Errorf("alice has %d identities, want 2", n)
+	}
+	if r := in.Fails(t, apitest.LoginMutation, "BAD_USER_INPUT", apitest.Vars(map[string]any{"code": "carol"})); r.Ext("field") != "appId" {
+		t.Errorf("a login without appId: field %q, want appId", r.Ext("field"))
+	}
+	for app, token := range map[string]string{"wxshop": shop, "wxclub": club} {
+		rec := in.get(t, "/dev/sample-encrypted-data", token)
+		var sample struct{ EncryptedData, IV string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &sample); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("%s sample: %d %s", app, rec.Code, rec.Body.String())
+		}
+		var got struct{ DecryptData map[string]any }
+		in.OK(t, decryptQuery, &got, apitest.As(token),
+			apitest.Vars(map[string]any{"input": map[string]any{"encryptedData": sample.EncryptedData, "iv": sample.IV}}))
+		if wm, _ := got.DecryptData["watermark"].(map[string]any); wm["appid"] != app {
+			t.Errorf("%s: decrypted sample watermarked %v, want %s", app, wm["appid"], app)
+		}
+	}
+	if page := in.get(t, "/", "").Body.String(); !strings.Contains(page, `data-signin-app="wxshop"`) {
+		t.Errorf("the playground does not sign in to the first app: %.400s", page)
+	}
+}
+
+// TestSeveralAppsInProduction: WECHAT_APPS serves two apps with their
+// own credentials; logins and WeChat calls are counted by app, and no
+// secret reaches the log.
+func TestSeveralAppsInProduction(t *testing.T) {
+	wx := wechattest.New(t)
+	wx.AddApp(wechattest.OtherAppID, wechattest.OtherSecret)
+	apps := wechattest.AppID + ":" + wechattest.Secret + "," + wechattest.OtherAppID + ":" + wechattest.OtherSecret
+	in := startInstance(t, testEnv(dbtest.SQLiteURL(t), wx, "WECHAT_APPID", "", "WECHAT_SECRET", "", "WECHAT_APPS", apps), wx)
+	tok, a := in.LoginTo(t, wechattest.AppID, "eve")
+	_, b := in.LoginTo(t, wechattest.OtherAppID, "eve")
+	in.LoginTo(t, wechattest.OtherAppID, "fay")
+	if a != b {
+		t.Errorf("eve is user %s in one app and %s in the other, want one", a, b)
+	}
+	in.OK(t, checkQuery, nil, apitest.As(tok))
+
+	fams := scrape(t, in)
+	for _, c := range []struct {
+		app, result string
+		want        float64
+	}{{wechattest.AppID, "new", 1}, {wechattest.OtherAppID, "returning", 1}, {wechattest.OtherAppID, "new", 1}} {
+		if n, _ := sample(fams, "wxtodo_logins_total", "app", c.app, "result", c.result); n != c.want {
+			t.Errorf("wxtodo_logins_total{app=%s,result=%s} = %v, want %v", c.app, c.result, n, c.want)
+		}
+	}
+	if n, _ := sample(fams, "wxtodo_wechat_calls_total", "app", wechattest.OtherAppID, "api", "jscode2session", "errcode", "0"); n != 2 {
+		t.Errorf("jscode2session calls of %s: %v, want 2", wechattest.OtherAppID, n)
+	}
+	if n, _ := sample(fams, "wxtodo_wechat_calls_total", "app", wechattest.AppID, "api", "checksession", "errcode", "0"); n != 1 {
+		t.Errorf("checksession calls of %s: %v, want 1", wechattest.AppID, n)
+	}
+	if logs := in.logs.String(); strings.Contains(logs, wechattest.Secret) || strings.Contains(logs, wechattest.OtherSecret) {
+		t.Error("a secret reached the log")
+	}
+}

@@ -124,3 +124,22 @@ func TestConcurrentFirstCallsMakeOneUser(t *testing.T) {
 		}
 	})
 }
+
+// TestCloudHostingServesEveryConfiguredApp: with several apps, the
+// platform's callers of each are served, and one unionid is one person
+// across them; an app not configured is FORBIDDEN.
+func TestCloudHostingServesEveryConfiguredApp(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{CloudHosting: true, Apps: []string{appA, appB}})
+		var inA, inB meData
+		s.OK(t, meQuery, &inA, platform(appA, "oid-a-kai", "uid-kai")...)
+		s.OK(t, meQuery, &inB, platform(appB, "oid-b-kai", "uid-kai")...)
+		if inA.Me.ID == "" || inA.Me.ID != inB.Me.ID {
+			t.Errorf("kai is user %q in one app and %q in the other, want one", inA.Me.ID, inB.Me.ID)
+		}
+		s.Fails(t, meQuery, "FORBIDDEN", platform("wx_not_served", "oid-c-kai", "uid-kai")...)
+		if n := s.Count(t, "identities", "1 = 1"); n != 2 {
+			t.Errorf("%d identities, want 2", n)
+		}
+	})
+}

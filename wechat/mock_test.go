@@ -100,3 +100,45 @@ func TestMockAPIs(t *testing.T) {
 		}
 	})
 }
+
+// TestMockAppsShareAPerson: with several development apps, each app's
+// mock gives a code its own openid (and session_key) and the same
+// unionid, as WeChat does for apps bound to one Open Platform account;
+// the default mock keeps the openids it always gave.
+func TestMockAppsShareAPerson(t *testing.T) {
+	ctx := context.Background()
+	login := func(tb testing.TB, m wechat.Mock, code string) *wechat.Session {
+		tb.Helper()
+		s, err := m.Code2Session(ctx, code)
+		if err != nil {
+			tb.Fatalf("%s: Code2Session: %v", m.AppID(), err)
+		}
+		return s
+	}
+	shop, club, dev := wechat.Mock{App: "wxshop"}, wechat.Mock{App: "wxclub"}, wechat.Mock{}
+	a, b, d := login(t, shop, "alice"), login(t, club, "alice"), login(t, dev, "alice")
+	if a.OpenID == b.OpenID || a.OpenID == d.OpenID || a.SessionKey == b.SessionKey {
+		t.Errorf("openids %q, %q, %q and keys: want one per app", a.OpenID, b.OpenID, d.OpenID)
+	}
+	if a.UnionID == "" || a.UnionID != b.UnionID || a.UnionID != d.UnionID {
+		t.Errorf("unionids %q, %q, %q: want one for alice in every app", a.UnionID, b.UnionID, d.UnionID)
+	}
+	if bob := login(t, shop, "bob"); bob.UnionID == a.UnionID {
+		t.Error("bob has alice's unionid")
+	}
+	// The one default app's openids are those of earlier releases: a
+	// development database keeps its users.
+	if d.OpenID != "dev_966bcee083edfa6fb120ec67" {
+		t.Errorf("default openid %q changed", d.OpenID)
+	}
+	if shop.AppID() != "wxshop" || dev.AppID() != wechat.MockAppID {
+		t.Errorf("AppID: %q and %q", shop.AppID(), dev.AppID())
+	}
+	// Each key checks as its own openid's.
+	if err := club.CheckSession(ctx, wechat.MockAccessToken, b.OpenID, b.SessionKey); err != nil {
+		t.Errorf("club's key: %v", err)
+	}
+	if err := club.CheckSession(ctx, wechat.MockAccessToken, b.OpenID, a.SessionKey); err == nil {
+		t.Error("the shop's key passes for the club's openid")
+	}
+}
