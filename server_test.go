@@ -518,12 +518,20 @@ func TestSeveralAppsInProduction(t *testing.T) {
 	apps := wechattest.AppID + ":" + wechattest.Secret + "," + wechattest.OtherAppID + ":" + wechattest.OtherSecret
 	in := startInstance(t, testEnv(dbtest.SQLiteURL(t), wx, "WECHAT_APPID", "", "WECHAT_SECRET", "", "WECHAT_APPS", apps), wx)
 	tok, a := in.LoginTo(t, wechattest.AppID, "eve")
-	_, b := in.LoginTo(t, wechattest.OtherAppID, "eve")
+	tokB, b := in.LoginTo(t, wechattest.OtherAppID, "eve")
 	in.LoginTo(t, wechattest.OtherAppID, "fay")
 	if a != b {
 		t.Errorf("eve is user %s in one app and %s in the other, want one", a, b)
 	}
+	// Each app asks WeChat with its own access_token, fetched once.
 	in.OK(t, checkQuery, nil, apitest.As(tok))
+	in.OK(t, checkQuery, nil, apitest.As(tokB))
+	in.OK(t, checkQuery, nil, apitest.As(tokB))
+	for _, app := range []string{wechattest.AppID, wechattest.OtherAppID} {
+		if n := wx.StableTokenCallsFor(app); n != 1 {
+			t.Errorf("%s: %d stable_token calls, want 1", app, n)
+		}
+	}
 
 	fams := scrape(t, in)
 	for _, c := range []struct {
@@ -537,10 +545,30 @@ func TestSeveralAppsInProduction(t *testing.T) {
 	if n, _ := sample(fams, "wxtodo_wechat_calls_total", "app", wechattest.OtherAppID, "api", "jscode2session", "errcode", "0"); n != 2 {
 		t.Errorf("jscode2session calls of %s: %v, want 2", wechattest.OtherAppID, n)
 	}
-	if n, _ := sample(fams, "wxtodo_wechat_calls_total", "app", wechattest.AppID, "api", "checksession", "errcode", "0"); n != 1 {
-		t.Errorf("checksession calls of %s: %v, want 1", wechattest.AppID, n)
+	if n, _ := sample(fams, "wxtodo_wechat_calls_total", "app", wechattest.OtherAppID, "api", "checksession", "errcode", "0"); n != 2 {
+		t.Errorf("checksession calls of %s: %v, want 2", wechattest.OtherAppID, n)
 	}
 	if logs := in.logs.String(); strings.Contains(logs, wechattest.Secret) || strings.Contains(logs, wechattest.OtherSecret) {
 		t.Error("a secret reached the log")
 	}
+}
+
+// TestCloudHostingServesEveryApp: in Cloud Hosting mode with WECHAT_APPS,
+// the platform's callers of each configured app are served, as one person
+// by unionid; another app is FORBIDDEN.
+func TestCloudHostingServesEveryApp(t *testing.T) {
+	wx := wechattest.New(t)
+	in := startInstance(t, testEnv(dbtest.PostgresURL(t), wx, "CLOUD_HOSTING", "true", "ADDR", "127.0.0.1:0",
+		"WECHAT_APPID", "", "WECHAT_SECRET", "", "WECHAT_APPS", "wxa1,wxb2"), wx)
+	caller := func(app, openID string) []apitest.Option {
+		return []apitest.Option{apitest.Header("X-WX-SOURCE", "wx_client"), apitest.Header("X-WX-APPID", app),
+			apitest.Header("X-WX-OPENID", openID), apitest.Header("X-WX-UNIONID", "uid-lea")}
+	}
+	var a, b struct{ Me struct{ ID string } }
+	in.OK(t, `{ me { id } }`, &a, caller("wxa1", "oid-a-lea")...)
+	in.OK(t, `{ me { id } }`, &b, caller("wxb2", "oid-b-lea")...)
+	if a.Me.ID == "" || a.Me.ID != b.Me.ID {
+		t.Errorf("lea is user %q in one app and %q in the other, want one", a.Me.ID, b.Me.ID)
+	}
+	in.Fails(t, `{ me { id } }`, "FORBIDDEN", caller("wxc3", "oid-c-lea")...)
 }

@@ -240,39 +240,42 @@ func TestLateUnionIDLinks(t *testing.T) {
 	})
 }
 
-// TestLateUnionIDMergesTwoPersons: jay signed in from app A before it
-// was bound (no unionid) and from app B after (with it): two persons,
-// each with todos, sessions and, on B, a phone number. A's next login
-// brings the unionid: the two are merged into the older one, in one
-// transaction, keeping every todo (a client mutation ID used by both
-// included), the counts and both sessions, and the merge is logged.
+// TestLateUnionIDMergesTwoPersons: jay signed in from app A (with the
+// unionid) and from app B before B was bound (without it): two persons,
+// each with todos and sessions, and on B a phone number. B's next login
+// brings the unionid: the two are merged, in one transaction, into the
+// older one although the newer one is signing in, keeping every todo (a
+// client mutation ID used by both included), the counts and every
+// session, and the merge is logged.
 func TestLateUnionIDMergesTwoPersons(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
 		s := twoApps(t, url, apitest.Options{})
-		s.WeChat.On("jay-a", wechattest.Reply{As: "jay", NoUnionID: true})
-		tokA, older := s.LoginTo(t, appA, "jay-a")
-		tokB, newer := s.LoginTo(t, appB, "jay")
+		tokA, older := s.LoginTo(t, appA, "jay")
+		s.WeChat.On("jay-b", wechattest.Reply{As: "jay", NoUnionID: true})
+		tokB, newer := s.LoginTo(t, appB, "jay-b")
 		if older == newer {
-			t.Fatalf("without a unionid from A, jay is one user (%s) already", older)
+			t.Fatalf("without a unionid from B, jay is one user (%s) already", older)
 		}
 		for i, title := range []string{"a1", "a2", "a3"} {
 			s.OK(t, createTodoMut, nil, apitest.As(tokA), apitest.Vars(map[string]any{"t": title, "cmi": "cmi-" + strconv.Itoa(i)}))
 		}
 		s.OK(t, `mutation { updateTodo(id: "`+firstTodo(t, s, tokA)+`", input: {done: true}) { id } }`, nil, apitest.As(tokA))
 		s.OK(t, createTodoMut, nil, apitest.As(tokB), apitest.Vars(map[string]any{"t": "b1", "cmi": "cmi-0"}))
-		s.OK(t, createTodoMut, nil, apitest.As(tokB), apitest.Vars(map[string]any{"t": "b2"}))
+		s.OK(t, createTodoMut, nil, apitest.As(tokB), apitest.Vars(map[string]any{"t": "b2", "cmi": "cmi-b-only"}))
 		s.OK(t, `mutation($c: String!) { bindPhoneNumber(input: {code: $c}) { phoneNumber } }`, nil, apitest.As(tokB),
 			apitest.Vars(map[string]any{"c": "jay-phone"}))
 
-		// A's next login carries the unionid B's person has.
-		s.WeChat.On("jay-a-bound", wechattest.Reply{As: "jay"})
+		// B's next login carries the unionid A's person has.
+		s.WeChat.On("jay-b-bound", wechattest.Reply{As: "jay"})
 		var again apitest.LoginData
-		s.OK(t, apitest.LoginAppMutation, &again, appVars(appA, "jay-a-bound"))
+		s.OK(t, apitest.LoginAppMutation, &again, appVars(appB, "jay-b-bound"))
 		olderN, _ := strconv.Atoi(older)
 		newerN, _ := strconv.Atoi(newer)
-		kept := strconv.Itoa(min(olderN, newerN))
-		if again.Login.User.ID != kept || again.Login.IsNewUser {
-			t.Fatalf("after the merge: user %s (new %v), want %s, the older", again.Login.User.ID, again.Login.IsNewUser, kept)
+		if olderN > newerN {
+			t.Fatalf("user IDs %d, %d do not grow", olderN, newerN)
+		}
+		if again.Login.User.ID != older || again.Login.IsNewUser {
+			t.Fatalf("after the merge: user %s (new %v), want %s, the older", again.Login.User.ID, again.Login.IsNewUser, older)
 		}
 		if n := s.Count(t, "users", "1 = 1"); n != 1 {
 			t.Errorf("got %d users, want 1", n)
@@ -281,8 +284,8 @@ func TestLateUnionIDMergesTwoPersons(t *testing.T) {
 		// now, and sees one list of all five todos.
 		for name, tok := range map[string]string{"A's old": tokA, "B's old": tokB, "new": again.Login.Token} {
 			id, titles, total := list(t, s, tok)
-			if id != kept || total != 5 || len(titles) != 5 {
-				t.Errorf("%s session: user %s, totalCount %d, todos %q; want user %s and 5 todos", name, id, total, titles, kept)
+			if id != older || total != 5 || len(titles) != 5 {
+				t.Errorf("%s session: user %s, totalCount %d, todos %q; want user %s and 5 todos", name, id, total, titles, older)
 			}
 		}
 		var d listData
@@ -293,11 +296,17 @@ func TestLateUnionIDMergesTwoPersons(t *testing.T) {
 		if n := s.Count(t, "users", "todo_count = 5 AND done_count = 1 AND union_id = $1", wechattest.UnionID("jay")); n != 1 {
 			t.Errorf("the kept user's counters or unionid are off: %s", s.Dump(t))
 		}
-		if n := s.Count(t, "identities", "user_id = $1", min(olderN, newerN)); n != 2 {
+		// The ID both used stays with the kept user's todo; the others stay.
+		for cmi, want := range map[string]int{"cmi-0": 1, "cmi-1": 1, "cmi-b-only": 1} {
+			if n := s.Count(t, "todos", "client_mutation_id = $1 AND user_id = $2", cmi, olderN); n != want {
+				t.Errorf("%d todos with client mutation ID %s, want %d", n, cmi, want)
+			}
+		}
+		if n := s.Count(t, "identities", "user_id = $1", olderN); n != 2 {
 			t.Errorf("got %d identities of the kept user, want 2", n)
 		}
 		logs := s.Logs.String()
-		want := fmt.Sprintf(`"kept_user":%s,"removed_user":%d,"todos_moved":`, kept, max(olderN, newerN))
+		want := fmt.Sprintf(`"kept_user":%d,"removed_user":%d,"todos_moved":2,"sessions_moved":1`, olderN, newerN)
 		if !strings.Contains(logs, "merged two users") || !strings.Contains(logs, want) {
 			t.Errorf("the merge is not logged with %s", want)
 		}

@@ -15,7 +15,8 @@ import (
 // one statement (the counters follow by trigger, the sign-in is one
 // statement), counted by the pool's query tracer.
 func TestWritesTakeOneRoundTrip(t *testing.T) {
-	d := open(t, dbtest.PostgresURL(t))
+	url := dbtest.PostgresURL(t)
+	d := open(t, url)
 	ctx := context.Background()
 	authStore, todos := db.NewAuthStore(d), db.NewTodoStore(d)
 	trips := func(name string, want uint64, f func() error) {
@@ -29,12 +30,25 @@ func TestWritesTakeOneRoundTrip(t *testing.T) {
 		}
 	}
 	var sess *auth.Session
-	trips("sign in", 1, func() error {
-		_, hash := auth.NewToken()
-		sess = &auth.Session{TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}
-		_, err := authStore.SignIn(ctx, auth.Identity{AppID: "app", OpenID: "oid-trips"}, sess, nil, 20)
-		return err
-	})
+	signIn := func(id auth.Identity) func() error {
+		return func() error {
+			_, hash := auth.NewToken()
+			sess = &auth.Session{AppID: id.AppID, TokenHash: hash, ExpiresAt: time.Now().Add(time.Hour)}
+			_, err := authStore.SignIn(ctx, id, sess, nil, 20)
+			return err
+		}
+	}
+	// A first sign-in, one again, a first one with a unionid, and one
+	// from a second app to the person of that unionid.
+	trips("sign in", 1, signIn(auth.Identity{AppID: "app", OpenID: "oid-trips-2"}))
+	trips("sign in again", 1, signIn(auth.Identity{AppID: "app", OpenID: "oid-trips-2"}))
+	trips("sign in with a unionid", 1, signIn(auth.Identity{AppID: "app", OpenID: "oid-trips-u", UnionID: "uid-trips"}))
+	person := sess.UserID
+	trips("sign in from another app", 1, signIn(auth.Identity{AppID: "app-2", OpenID: "oid-2-trips-u", UnionID: "uid-trips"}))
+	if sess.UserID != person || dbtest.Count(t, dbtest.Open(t, url), "identities", "user_id = $1", person) != 2 {
+		t.Errorf("the second app's sign-in is user %d, want %d with two identities", sess.UserID, person)
+	}
+	trips("sign in", 1, signIn(auth.Identity{AppID: "app", OpenID: "oid-trips"}))
 	var td *todo.Todo
 	trips("create", 1, func() (err error) {
 		td, err = todos.Create(ctx, sess.UserID, todo.CreateInput{Title: "t"}, 100)

@@ -761,3 +761,52 @@ func TestSSEStreamThatStopsReadingIsCutOff(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeReachesSubscribers: when a late unionid merges two persons,
+// the kept person's devices learn of the todos that joined their list
+// (each as CREATED on PostgreSQL, where the moves notify every instance;
+// a RESYNC on SQLite), with the list's new count, and the removed
+// person's sockets close as their session ended there (4401); the token
+// goes on, as the kept person.
+func TestMergeReachesSubscribers(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{Apps: []string{wechattest.AppID, wechattest.OtherAppID}})
+		kept, _ := s.LoginTo(t, wechattest.AppID, "max")
+		s.WeChat.On("max-b", wechattest.Reply{As: "max", NoUnionID: true})
+		removed, _ := s.LoginTo(t, wechattest.OtherAppID, "max-b")
+		create(t, s, kept, "k1")
+		create(t, s, removed, "r1")
+		create(t, s, removed, "r2")
+
+		keptWS := subscribe(t, s, apitest.TransportWS, kept)
+		defer keptWS.Close()
+		removedWS, err := s.DialSocket(t, apitest.TransportWS, bearer(removed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		removedWS.MustInit(t, nil)
+		removedWS.Subscribe(t, "1", subscription)
+		waitSubscribed(t, s, 2)
+
+		s.WeChat.On("max-b-bound", wechattest.Reply{As: "max"})
+		s.LoginTo(t, wechattest.OtherAppID, "max-b-bound")
+
+		c := keptWS.NextChange(t, "1", wait)
+		if strings.HasPrefix(url, "sqlite") {
+			if c.Kind != "RESYNC" || c.TotalCount != 3 {
+				t.Errorf("kept person's socket: got %+v, want a RESYNC with totalCount 3", c)
+			}
+		} else {
+			next := keptWS.NextChange(t, "1", wait)
+			if c.Kind != "CREATED" || next.Kind != "CREATED" || next.TotalCount != 3 || c.Todo == nil || !strings.HasPrefix(c.Todo.Title, "r") {
+				t.Errorf("kept person's socket: got %+v then %+v, want two CREATED of the moved todos, ending at totalCount 3", c, next)
+			}
+		}
+		if code, _ := removedWS.Closed(t, wait); code != 4401 {
+			t.Errorf("the removed person's socket: close code %d, want 4401", code)
+		}
+		if _, total := list(t, s, removed); total != 3 {
+			t.Errorf("the removed person's token lists %d todos, want the kept list's 3", total)
+		}
+	})
+}

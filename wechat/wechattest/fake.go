@@ -394,6 +394,24 @@ func (f *Fake) tokenApp(tok string) (string, *otherApp) {
 	return AppID, nil
 }
 
+// foreignOpenID reports whether openid is another app's than the token
+// tok's: WeChat answers 40003 (invalid openid) when a call mixes apps.
+func (f *Fake) foreignOpenID(tok, openid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tokenFree || openid == "" {
+		return false
+	}
+	tokenApp, _ := f.tokenApp(tok)
+	openidApp := AppID
+	for appID := range f.others {
+		if strings.HasPrefix(openid, "oid-"+appID+"-") {
+			openidApp = appID
+		}
+	}
+	return tokenApp != openidApp
+}
+
 func pick(replies []Reply, n int) Reply {
 	if len(replies) == 0 {
 		return Reply{}
@@ -576,6 +594,8 @@ func (f *Fake) servePhoneNumber(w http.ResponseWriter, r *http.Request) {
 		writeErrcode(w, 47001, "data format error")
 	case tokErr != 0:
 		writeErrcode(w, tokErr, "invalid credential, access_token is invalid or not latest")
+	case f.foreignOpenID(tok, req.OpenID):
+		writeErrcode(w, 40003, "invalid openid")
 	case req.Code == "":
 		writeErrcode(w, 40029, "invalid code")
 	case rep.Errcode != 0:
@@ -605,6 +625,8 @@ func (f *Fake) serveCheckSession(w http.ResponseWriter, r *http.Request) {
 	case scripted(w, r, rep):
 	case tokErr != 0:
 		writeErrcode(w, tokErr, "invalid credential, access_token is invalid or not latest")
+	case f.foreignOpenID(q.Get("access_token"), openid):
+		writeErrcode(w, 40003, "invalid openid")
 	case q.Get("sig_method") != "hmac_sha256":
 		writeErrcode(w, 40097, "invalid args")
 	case rep.Errcode != 0:
