@@ -40,6 +40,24 @@ export const CLOUD_HOSTING: Record<EnvVersion, CloudContainerConfig | null> = {
   release: null,
 };
 
+/**
+ * Whether the server serves several mini-programs (WECHAT_APPS): each
+ * login then names this one's AppID. Leave it false for a server of one.
+ */
+export const SEVERAL_APPS = false;
+
+/** The AppID the login names: this mini-program's with SEVERAL_APPS, else none. */
+export function loginAppId(): string {
+  if (!SEVERAL_APPS) {
+    return '';
+  }
+  try {
+    return wx.getAccountInfoSync().miniProgram.appId;
+  } catch (e) {
+    return '';
+  }
+}
+
 /** The running version of the mini-program (develop in DevTools). */
 export function envVersion(): EnvVersion {
   try {

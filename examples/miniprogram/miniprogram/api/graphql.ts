@@ -361,6 +361,13 @@ export interface ClientOptions {
   /** The storage key of the token. Default "wxtodo.token". */
   tokenKey?: string;
   /**
+   * The AppID the login names, for a server that serves several
+   * mini-programs (WECHAT_APPS): this one's, from
+   * wx.getAccountInfoSync().miniProgram.appId (config.ts's loginAppId).
+   * Unset: the login names none, as a server of one app takes it.
+   */
+  appId?: string;
+  /**
    * wx.request timeout in milliseconds. Default 20000: longer than the
    * server's own deadline (REQUEST_TIMEOUT, 15s), whose TIMEOUT answer
    * says more than a dropped request.
@@ -387,11 +394,13 @@ export class GraphQLClient {
   readonly url: string;
   readonly tokenKey: string;
   readonly timeout: number;
+  readonly appId: string;
   readonly transport: Transport;
   private signingIn: Promise<LoginResult> | null = null;
 
   constructor(options: ClientOptions) {
     this.tokenKey = options.tokenKey || 'wxtodo.token';
+    this.appId = options.appId || '';
     this.timeout = options.timeout || 20000;
     if (options.transport) {
       this.transport = options.transport;
@@ -544,7 +553,7 @@ export class GraphQLClient {
   private async signIn(): Promise<LoginResult> {
     const code = await wxLoginCode();
     const query = LoginDocument.toString();
-    const variables = { input: { code } };
+    const variables = { input: this.appId ? { code, appId: this.appId } : { code } };
     let res: RawResponse;
     try {
       res = await this.post(query, variables, '');

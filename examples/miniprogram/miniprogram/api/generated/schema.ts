@@ -129,8 +129,16 @@ export type ErrorReason =
   /** WECHAT_ERROR: WeChat rejected the server's own credentials or request. Report it; the server logs the details. */
   | 'REJECTED';
 
-/** The code from `wx.login()`. */
+/** The code from `wx.login()`, and the mini-program it came from. */
 export type LoginInput = {
+  /**
+   * The AppID of the mini-program signing in (`wx.getAccountInfoSync().miniProgram.appId`).
+   * Required when the server serves several mini-programs, and then one of them
+   * (`BAD_USER_INPUT` on field `appId` otherwise); it may be left out when it serves one.
+   * The code is exchanged with that app's credentials, and the session is that app's:
+   * WeChat data (`decryptData`, `bindPhoneNumber`, ...) goes through it.
+   */
+  appId?: InputMaybe<Scalars['String']['input']>;
   /** The one-time code `wx.login()` returned (valid for 5 minutes). */
   code: Scalars['String']['input'];
 };
@@ -419,14 +427,18 @@ export type UpdateTodoInput = {
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** A person signed in through WeChat. */
+/**
+ * A person signed in through WeChat. With several mini-programs on one server, a
+ * person who signs in from each (WeChat's unionid joins them) is one User: one ID,
+ * one todo list, one profile and phone number.
+ */
 export type User = {
   __typename?: 'User';
   /** An https URL of the user's avatar; empty until set. */
   avatarUrl: Scalars['String']['output'];
   /** When the user first signed in. */
   createdAt: Scalars['Time']['output'];
-  /** The user's ID on this server (not the WeChat openid). */
+  /** The user's ID on this server (not a WeChat openid): the same from every mini-program. */
   id: Scalars['ID']['output'];
   /** The display name the user chose; empty until set. */
   nickname: Scalars['String']['output'];
