@@ -197,7 +197,8 @@ Usage:
   wxtodo help                      print this text (also -h)
 
 Settings come from the environment; the flag beside each overrides it.
-Development mode: leave WECHAT_APPID and WECHAT_SECRET unset.
+Development mode: leave WECHAT_APPID and WECHAT_SECRET unset (or list
+WECHAT_APPS without secrets, for several development apps).
 
 `)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

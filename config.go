@@ -274,9 +274,10 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	case c.CloudHosting:
 		errs = append(errs, c.cloudHostingErrors()...)
 	case len(c.Apps) > 1 && !c.devMode():
-		for _, a := range c.Apps {
+		for i, a := range c.Apps {
 			if a.Secret == "" {
-				errs = append(errs, fmt.Errorf("WECHAT_APPS: %s has no secret; give every app its AppSecret (appid:secret), or none for development mode", a.ID))
+				// By position: a stray comma may have made a secret the "AppID".
+				errs = append(errs, fmt.Errorf("WECHAT_APPS: app %d has no secret; give every app its AppSecret (appid:secret), or none for development mode", i+1))
 			}
 		}
 	case get("WECHAT_APPS") == "" && (c.WeChatAppID == "") != (c.WeChatSecret == ""):
@@ -300,9 +301,9 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("ADDR: %q is not host:port", c.Addr))
 	} else if c.devMode() && c.TrustProxy {
-		errs = append(errs, errors.New("TRUST_PROXY: development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it refuses to sit behind a proxy"))
+		errs = append(errs, errors.New("TRUST_PROXY: development mode (no WECHAT_SECRET, or WECHAT_APPS without secrets) lets anyone sign in as anyone, so it refuses to sit behind a proxy"))
 	} else if c.devMode() && !isLoopback(host) {
-		errs = append(errs, fmt.Errorf("ADDR: %q is not a loopback address; development mode (no WECHAT_APPID/WECHAT_SECRET) lets anyone sign in as anyone, so it only listens on 127.0.0.1, ::1 or localhost", c.Addr))
+		errs = append(errs, fmt.Errorf("ADDR: %q is not a loopback address; development mode (no WECHAT_SECRET, or WECHAT_APPS without secrets) lets anyone sign in as anyone, so it only listens on 127.0.0.1, ::1 or localhost", c.Addr))
 	}
 	if c.DataKey != "" {
 		if _, err := secret.ParseKeys(c.DataKey); err != nil {
@@ -325,7 +326,7 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	// Instances with key files of their own cannot open each other's
 	// data: production takes DATA_KEY, or a key file named on purpose.
 	if !c.devMode() && c.DataKey == "" && !explicit("DATA_KEY_FILE") {
-		errs = append(errs, errors.New("DATA_KEY: production mode (WECHAT_APPID set) needs DATA_KEY, the same on every instance (openssl rand -base64 32); for one instance with a key file, set DATA_KEY_FILE"))
+		errs = append(errs, errors.New("DATA_KEY: production mode (an app with its secret) needs DATA_KEY, the same on every instance (openssl rand -base64 32); for one instance with a key file, set DATA_KEY_FILE"))
 	}
 	if c.DataKey == "" && len(c.DataKeyOld) > 0 {
 		errs = append(errs, errors.New("DATA_KEY_OLD: set DATA_KEY too; old keys only open what they sealed"))
@@ -359,6 +360,10 @@ func (c *config) readApps(list string) []error {
 			continue // a stray comma
 		case !validAppID(id):
 			errs = append(errs, fmt.Errorf("WECHAT_APPS: entry %d: the AppID must be letters, digits, _ or - (at most 64), as in wxa1:secret1", i+1))
+		case looksLikeSecret(id):
+			// wxa1,secret1 for wxa1:secret1 would start development mode
+			// and name the secret as an app.
+			errs = append(errs, fmt.Errorf("WECHAT_APPS: entry %d looks like an AppSecret (32 hex digits), not an AppID: write appid:secret", i+1))
 		case seen[id]:
 			errs = append(errs, fmt.Errorf("WECHAT_APPS: %s is listed twice", id))
 		default:
@@ -370,6 +375,20 @@ func (c *config) readApps(list string) []error {
 		errs = append(errs, errors.New("WECHAT_APPS: no app listed; write appid:secret pairs, comma-separated"))
 	}
 	return errs
+}
+
+// looksLikeSecret reports whether s has an AppSecret's form: 32 hex
+// digits.
+func looksLikeSecret(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // validAppID reports whether id can be an AppID (WeChat's are wx and 16

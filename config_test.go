@@ -417,6 +417,7 @@ func TestCloudHostingKeepsTheSecretOffPlainHTTP(t *testing.T) {
 // a secret.
 func TestConfigWeChatApps(t *testing.T) {
 	const s1, s2 = "first-s3cr3t-7d1e", "second-s3cr3t-2c9a"
+	const hexSecret = "0123456789abcdef0123456789abcdef"
 	key := []string{"DATA_KEY", secret.NewKey()}
 	cfg, err := loadConfig(configEnv(append([]string{"WECHAT_APPS", " wxa1:" + s1 + " , wxb2:" + s2 + ","}, key...)...), nil)
 	if err != nil {
@@ -444,7 +445,9 @@ func TestConfigWeChatApps(t *testing.T) {
 		{"twice", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxa1:" + s2}, "wxa1 is listed twice"},
 		{"no appid", []string{"WECHAT_APPS", "wxa1:" + s1 + ",:" + s2}, "entry 2"},
 		{"a bad appid", []string{"WECHAT_APPS", "wx a1=" + s1}, "entry 1"},
-		{"one without a secret", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxb2"}, "wxb2 has no secret"},
+		{"one without a secret", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxb2"}, "app 2 has no secret"},
+		{"a comma for a colon", []string{"WECHAT_APPS", "wxa1:" + s1 + ",wxb2," + s2}, "app 3 has no secret"},
+		{"commas for colons", []string{"WECHAT_APPS", "wxa1," + hexSecret}, "entry 2 looks like an AppSecret"},
 		{"commas only", []string{"WECHAT_APPS", ", ,"}, "no app listed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -455,7 +458,7 @@ func TestConfigWeChatApps(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got error %q, want %q", err, tt.want)
 			}
-			if strings.Contains(err.Error(), s1) || strings.Contains(err.Error(), s2) {
+			if strings.Contains(err.Error(), s1) || strings.Contains(err.Error(), s2) || strings.Contains(err.Error(), hexSecret) {
 				t.Errorf("error %q repeats a secret", err)
 			}
 		})

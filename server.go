@@ -352,7 +352,11 @@ func newWxApp(cfg *config, a wechatApp, met *metrics.Metrics) wxApp {
 	// plain http, and carry no secret; login's jscode2session carries the
 	// AppSecret in its query, so it never goes over http to another host
 	// than a loopback test server.
-	app.api = client(cfg.WeChatAPIBase, "")
+	api := client(cfg.WeChatAPIBase, "")
+	if len(cfg.Apps) > 1 {
+		api.FromAppID = a.ID // the open-API service calls as this app, not the environment's
+	}
+	app.api = api
 	if u, err := url.Parse(cfg.WeChatAPIBase); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		c = client(wechat.DefaultBaseURL, a.Secret)
 	}

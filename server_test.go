@@ -558,17 +558,22 @@ func TestSeveralAppsInProduction(t *testing.T) {
 // by unionid; another app is FORBIDDEN.
 func TestCloudHostingServesEveryApp(t *testing.T) {
 	wx := wechattest.New(t)
+	wx.AddApp(wechattest.OtherAppID, wechattest.OtherSecret)
+	wx.AsOpenAPIService()
+	a1, b2 := wechattest.AppID, wechattest.OtherAppID
 	in := startInstance(t, testEnv(dbtest.PostgresURL(t), wx, "CLOUD_HOSTING", "true", "ADDR", "127.0.0.1:0",
-		"WECHAT_APPID", "", "WECHAT_SECRET", "", "WECHAT_APPS", "wxa1,wxb2"), wx)
-	caller := func(app, openID string) []apitest.Option {
+		"WECHAT_APPID", "", "WECHAT_SECRET", "", "WECHAT_APPS", a1+","+b2), wx)
+	caller := func(app string) []apitest.Option {
 		return []apitest.Option{apitest.Header("X-WX-SOURCE", "wx_client"), apitest.Header("X-WX-APPID", app),
-			apitest.Header("X-WX-OPENID", openID), apitest.Header("X-WX-UNIONID", "uid-lea")}
+			apitest.Header("X-WX-OPENID", wechattest.OpenIDIn(app, "lea")), apitest.Header("X-WX-UNIONID", "uid-lea")}
 	}
 	var a, b struct{ Me struct{ ID string } }
-	in.OK(t, `{ me { id } }`, &a, caller("wxa1", "oid-a-lea")...)
-	in.OK(t, `{ me { id } }`, &b, caller("wxb2", "oid-b-lea")...)
+	in.OK(t, `{ me { id } }`, &a, caller(a1)...)
+	in.OK(t, `{ me { id } }`, &b, caller(b2)...)
 	if a.Me.ID == "" || a.Me.ID != b.Me.ID {
 		t.Errorf("lea is user %q in one app and %q in the other, want one", a.Me.ID, b.Me.ID)
 	}
-	in.Fails(t, `{ me { id } }`, "FORBIDDEN", caller("wxc3", "oid-c-lea")...)
+	in.Fails(t, `{ me { id } }`, "FORBIDDEN", caller("wxc3")...)
+	// The open-API service calls as the app named (from_appid).
+	in.OK(t, `mutation { bindPhoneNumber(input: {code: "lea-phone"}) { phoneNumber } }`, nil, caller(b2)...)
 }

@@ -150,11 +150,17 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		}
 		client := wechat.New(wx.URL, id, wechattest.SecretOf(id), or(opt.WeChatTimeout, 2*time.Second))
 		var tokens wxdata.AccessTokens = wechat.NewSharedTokenCache(client, &wechat.Shared{Store: db.NewTokenStore(store), Keys: keys, AppID: id})
+		api := client
 		if opt.CloudHosting {
 			tokens = wechat.NoAccessToken{}
+			if len(appIDs) > 1 {
+				// As server.go: the open-API service calls as this app.
+				api = wechat.New(wx.URL, id, "", or(opt.WeChatTimeout, 2*time.Second))
+				api.FromAppID = id
+			}
 		}
 		authApps = append(authApps, auth.App{ID: id, Exchanger: client})
-		dataApps = append(dataApps, wxdata.App{ID: id, API: client, Tokens: tokens})
+		dataApps = append(dataApps, wxdata.App{ID: id, API: api, Tokens: tokens})
 	}
 	authSvc := &auth.Service{
 		Apps:          authApps,

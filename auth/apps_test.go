@@ -322,3 +322,47 @@ func firstTodo(tb testing.TB, s *apitest.Server, token string) string {
 	}
 	return d.Todos.Edges[0].Node.ID
 }
+
+// TestConcurrentLateUnionIDsMergeOnce: right after app B is bound, a
+// page's parallel logins from B all bring the unionid that A's person
+// has: they all succeed, as that one person, and the two are merged once.
+func TestConcurrentLateUnionIDsMergeOnce(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := twoApps(t, url, apitest.Options{})
+		_, older := s.LoginTo(t, appA, "kit")
+		s.WeChat.On("kit-b", wechattest.Reply{As: "kit", NoUnionID: true})
+		tokB, _ := s.LoginTo(t, appB, "kit-b")
+		create(t, s, tokB, "from B")
+		const n = 8
+		users := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			code := "kit-b-bound-" + strconv.Itoa(i)
+			s.WeChat.On(code, wechattest.Reply{As: "kit"})
+			wg.Go(func() {
+				r, err := s.Send(apitest.LoginAppMutation, appVars(appB, code))
+				if err == nil && len(r.Errors) > 0 {
+					err = fmt.Errorf("login: %s", r.Raw)
+				}
+				var d apitest.LoginData
+				if err == nil {
+					err = json.Unmarshal(r.Data, &d)
+				}
+				users[i], errs[i] = d.Login.User.ID, err
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || users[i] != older {
+				t.Errorf("login %d: user %q, %v; want %s", i, users[i], errs[i], older)
+			}
+		}
+		if got := strings.Count(s.Logs.String(), "merged two users"); got != 1 {
+			t.Errorf("%d merges logged, want 1", got)
+		}
+		if _, titles, _ := list(t, s, tokB); len(titles) != 1 {
+			t.Errorf("after the merge: todos %q, want B's one", titles)
+		}
+	})
+}

@@ -132,10 +132,21 @@ func TestCloudHostingServesEveryConfiguredApp(t *testing.T) {
 	dbtest.EachDB(t, func(t *testing.T, url string) {
 		s := apitest.New(t, url, apitest.Options{CloudHosting: true, Apps: []string{appA, appB}})
 		var inA, inB meData
-		s.OK(t, meQuery, &inA, platform(appA, "oid-a-kai", "uid-kai")...)
-		s.OK(t, meQuery, &inB, platform(appB, "oid-b-kai", "uid-kai")...)
+		asA := platform(appA, wechattest.OpenIDIn(appA, "kai"), "uid-kai")
+		asB := platform(appB, wechattest.OpenIDIn(appB, "kai"), "uid-kai")
+		s.OK(t, meQuery, &inA, asA...)
+		s.OK(t, meQuery, &inB, asB...)
 		if inA.Me.ID == "" || inA.Me.ID != inB.Me.ID {
 			t.Errorf("kai is user %q in one app and %q in the other, want one", inA.Me.ID, inB.Me.ID)
+		}
+		// The open-API service calls WeChat as the app named (from_appid),
+		// not as the environment's own: B's phone code goes as B's.
+		for name, as := range map[string][]apitest.Option{"A": asA, "B": asB} {
+			var d struct{ BindPhoneNumber struct{ PhoneNumber string } }
+			s.OK(t, `mutation { bindPhoneNumber(input: {code: "kai-phone-`+name+`"}) { phoneNumber } }`, &d, as...)
+			if d.BindPhoneNumber.PhoneNumber != wechattest.PhoneNumber("kai-phone-"+name) {
+				t.Errorf("%s: phone %q", name, d.BindPhoneNumber.PhoneNumber)
+			}
 		}
 		s.Fails(t, meQuery, "FORBIDDEN", platform("wx_not_served", "oid-c-kai", "uid-kai")...)
 		if n := s.Count(t, "identities", "1 = 1"); n != 2 {

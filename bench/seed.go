@@ -126,6 +126,9 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 			FROM ` + d.series(3) + ` ORDER BY n`, []any{benchAppID, d.ts(now), users}},
 		{"scale users", `INSERT INTO users (app_id, open_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at)
 			VALUES ($1, 'bench-small', 'small user', '', 0, 0, $2, $2), ($1, 'bench-deep', 'deep user', '', 0, 0, $2, $2)`, []any{benchAppID, d.ts(now)}},
+		// Each user's identity in the bench app, as a sign-in makes it.
+		{"identities", `INSERT INTO identities (user_id, app_id, open_id, created_at, updated_at)
+			SELECT id, app_id, open_id, created_at, updated_at FROM users WHERE app_id = $1 AND open_id LIKE 'bench-%' ORDER BY id`, []any{benchAppID}},
 		// First, so that they are older than every todo the lists show.
 		{"deletable todos", d.with(3) + `INSERT INTO todos (user_id, title, done, created_at, updated_at)
 			SELECT u.id, 'deletable ' || n, n % 3 = 0, $2, $2
@@ -201,8 +204,8 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 	for i := 0; i < len(all); i += batch {
 		part := all[i:min(i+batch, len(all))]
 		var sb strings.Builder
-		sb.WriteString("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ")
-		args := make([]any, 0, 4*len(part))
+		sb.WriteString("INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at) VALUES ")
+		args := make([]any, 0, 5*len(part))
 		for j, u := range part {
 			token, hash := auth.NewToken()
 			u.Token = token
@@ -210,8 +213,8 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 				sb.WriteString(", ")
 			}
 			k := len(args)
-			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4)
-			args = append(args, hash[:], u.ID, d.ts(now), d.ts(far))
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5)
+			args = append(args, hash[:], u.ID, benchAppID, d.ts(now), d.ts(far))
 		}
 		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
 			return nil, fmt.Errorf("seed sessions: %w", err)
@@ -270,7 +273,7 @@ func seed(ctx context.Context, postgres bool, databaseURL string, users, perUser
 	}
 	if postgres {
 		// What autovacuum would have done by now in production.
-		if _, err := db.ExecContext(ctx, "ANALYZE users, todos, sessions, login_codes"); err != nil {
+		if _, err := db.ExecContext(ctx, "ANALYZE users, identities, todos, sessions, login_codes"); err != nil {
 			return nil, fmt.Errorf("analyze: %w", err)
 		}
 	}

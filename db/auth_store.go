@@ -64,7 +64,7 @@ var (
 	// revocation of the user's sessions past the cap (the statement's
 	// snapshot does not see the new session, so $10 old ones stay beside
 	// it) and the code's record; $9 NULL matches no code. No row, or a
-	// lost race: signInTx takes over.
+	// lost race: identifyTx's transaction takes over.
 	qSignInPG = pgStatement(`WITH found AS (
 		UPDATE identities SET
 			prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
@@ -154,8 +154,8 @@ func (s *AuthStore) SignIn(ctx context.Context, id auth.Identity, sess *auth.Ses
 }
 
 // signInPG is SignIn in one round trip (qSignInPG) instead of a
-// transaction of five or six, for an identity seen before; ok is false
-// when it did not apply.
+// transaction of eight or more, for every sign-in but one that links a
+// unionid (or merges); ok is false when it did not apply.
 func (s *AuthStore) signInPG(ctx context.Context, id auth.Identity, sess *auth.Session, codeHash []byte, keep int) (in auth.SignedIn, ok bool, err error) {
 	older := int64(math.MaxInt64) // sessions kept beside the new one
 	if keep > 0 {

@@ -20,8 +20,9 @@ var _ wxdata.Store = (*DataStore)(nil)
 func NewDataStore(db *DB) *DataStore { return &DataStore{db: db} }
 
 var (
-	// qSessionKeys reads the person's identity in the app (the one signed
-	// in last, should a merge have left two).
+	// qSessionKeys reads the person's identity in the app (WeChat gives a
+	// person one openid per app; should there ever be two, the one signed
+	// in last).
 	qSessionKeys = statement(`SELECT id, user_id, app_id, open_id, session_key, prev_session_key FROM identities
 		WHERE user_id = $1 AND app_id = $2 ORDER BY updated_at DESC, id DESC LIMIT 1`)
 	qSealedKeysAfter = statement(`SELECT id, user_id, app_id, open_id, session_key, prev_session_key FROM identities

@@ -18,13 +18,19 @@ import (
 // inserts, and the others, finding its row on a second try, join it.
 
 var (
-	// qIdentity is the identity's person and that person's unionid.
-	qIdentity = statement(`SELECT i.id, i.user_id, u.union_id FROM identities AS i JOIN users AS u ON u.id = i.user_id
-		WHERE i.app_id = $1 AND i.open_id = $2`)
-	// qIdentityUser is the identity's person, and whether a unionid
-	// would link it ($3 not NULL, and the person has none).
+	// qLockIdentity is the identity and its person, locked on
+	// PostgreSQL: sign-ins of one identity take turns, so that one that
+	// read the person before another linked or merged it cannot act on
+	// what it read (SQLite's write lock covers the transaction).
+	qLockIdentity = dialectStatement(`SELECT id, user_id FROM identities WHERE app_id = $1 AND open_id = $2`,
+		`SELECT id, user_id FROM identities WHERE app_id = $1 AND open_id = $2 FOR UPDATE`)
+	// qPersonUnion is read after the lock, as it is now.
+	qPersonUnion = statement(`SELECT union_id FROM users WHERE id = $1`)
+	// qIdentityUser is the identity's person, and whether a unionid would
+	// link it or fill the identity's ($3 not NULL, and the person or the
+	// identity has none).
 	qIdentityUser = statement(`SELECT u.id, u.nickname, u.avatar_url, u.phone_number, u.created_at,
-		CAST($3 AS TEXT) IS NOT NULL AND u.union_id IS NULL
+		CAST($3 AS TEXT) IS NOT NULL AND (u.union_id IS NULL OR i.union_id IS NULL)
 		FROM identities AS i JOIN users AS u ON u.id = i.user_id
 		WHERE i.app_id = $1 AND i.open_id = $2`)
 	// qSignInIdentity stores a sign-in's session_key on its identity,
@@ -94,13 +100,16 @@ func (s *AuthStore) identify(ctx context.Context, tx *sql.Tx, id auth.Identity, 
 		identityID, userID int64
 		personUnion        sql.NullString
 	)
-	err = s.db.queryRow(ctx, tx, qIdentity, id.AppID, id.OpenID).Scan(&identityID, &userID, &personUnion)
+	err = s.db.queryRow(ctx, tx, qLockIdentity, id.AppID, id.OpenID).Scan(&identityID, &userID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		in, err = s.addIdentity(ctx, tx, id, t)
 		return in, nil, err
 	case err != nil:
 		return in, nil, fmt.Errorf("find identity: %w", err)
+	}
+	if err := s.db.queryRow(ctx, tx, qPersonUnion, userID).Scan(&personUnion); err != nil {
+		return in, nil, fmt.Errorf("read person: %w", err)
 	}
 	if withKey {
 		_, err = s.db.exec(ctx, tx, qSignInIdentity, identityID, orNull(id.SessionKey.Sealed), nullBytes(id.SessionKey.Fingerprint), unionID, t)
@@ -122,6 +131,8 @@ func (s *AuthStore) identify(ctx context.Context, tx *sql.Tx, id auth.Identity, 
 			}
 		case err != nil:
 			return in, nil, fmt.Errorf("find person by unionid: %w", err)
+		case other == userID:
+			// Linked meanwhile, by a sign-in of another identity.
 		default:
 			if mg, err = s.merge(ctx, tx, userID, other, id.UnionID); err != nil {
 				return in, nil, err
@@ -129,7 +140,10 @@ func (s *AuthStore) identify(ctx context.Context, tx *sql.Tx, id auth.Identity, 
 			userID = mg.Kept
 		}
 	}
-	if in.User, err = scanUser(s.db.queryRow(ctx, tx, qUser, userID).Scan); err != nil {
+	switch in.User, err = scanUser(s.db.queryRow(ctx, tx, qUser, userID).Scan); {
+	case errors.Is(err, sql.ErrNoRows):
+		return in, nil, errRaced
+	case err != nil:
 		return in, nil, fmt.Errorf("select user: %w", err)
 	}
 	return in, mg, nil
@@ -229,7 +243,16 @@ func (s *AuthStore) merge(ctx context.Context, tx *sql.Tx, a, b int64, unionID s
 		if err != nil {
 			return nil, fmt.Errorf("merge: lock users: %w", err)
 		}
-		rows.Close()
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("merge: lock users: %w", err)
+		}
+		if n != 2 {
+			return nil, errRaced // one was merged away meanwhile
+		}
 	}
 	if _, err := s.db.exec(ctx, tx, qFreeMutationIDs, m.Removed, m.Kept); err != nil {
 		return nil, fmt.Errorf("merge: client mutation ids: %w", err)
@@ -256,7 +279,7 @@ func (s *AuthStore) merge(ctx context.Context, tx *sql.Tx, a, b int64, unionID s
 		m.Sessions++
 		m.movedSessions = append(m.movedSessions, id)
 	}
-	if err := rows.Close(); err != nil {
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("merge: move sessions: %w", err)
 	}
 	if _, err := s.db.exec(ctx, tx, qMoveIdentities, m.Removed, m.Kept); err != nil {
@@ -269,7 +292,10 @@ func (s *AuthStore) merge(ctx context.Context, tx *sql.Tx, a, b int64, unionID s
 		nickname, avatar string
 		phone            sql.NullString
 	)
-	if err := s.db.queryRow(ctx, tx, qDeletePerson, m.Removed).Scan(&nickname, &avatar, &phone); err != nil {
+	switch err := s.db.queryRow(ctx, tx, qDeletePerson, m.Removed).Scan(&nickname, &avatar, &phone); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, errRaced // merged away meanwhile
+	case err != nil:
 		return nil, fmt.Errorf("merge: delete user: %w", err)
 	}
 	if err := s.db.queryRow(ctx, tx, qFillPerson, m.Kept, nickname, avatar, phone, orNull(unionID), now()).

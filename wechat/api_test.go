@@ -214,6 +214,32 @@ func TestRequestsOnTheWire(t *testing.T) {
 			t.Errorf("checksession query %v, want openid and no access_token", r.Query)
 		}
 	})
+	t.Run("a token-free call names FromAppID as from_appid, never with a token", func(t *testing.T) {
+		srv, last := capture(t, `{"errcode":0,"errmsg":"ok","phone_info":{"phoneNumber":"13800138000","purePhoneNumber":"13800138000","countryCode":"86","watermark":{"appid":"`+wechattest.AppID+`"}}}`)
+		c := newClient(srv.URL, 5*time.Second)
+		c.FromAppID = "wx_shared"
+		if _, err := c.PhoneNumber(ctx, "", "code-1", "oid-1"); err != nil {
+			t.Fatalf("PhoneNumber: %v", err)
+		}
+		if r := last(); fmt.Sprint(r.Query) != "map[from_appid:[wx_shared]]" {
+			t.Errorf("getuserphonenumber query %v, want from_appid=wx_shared only", r.Query)
+		}
+		srv, last = capture(t, `{"errcode":0,"errmsg":"ok"}`)
+		c = newClient(srv.URL, 5*time.Second)
+		c.FromAppID = "wx_shared"
+		if err := c.CheckSession(ctx, "", "oid-1", demoSessionKey); err != nil {
+			t.Fatalf("CheckSession: %v", err)
+		}
+		if r := last(); fmt.Sprint(r.Query["from_appid"]) != "[wx_shared]" || r.Query["access_token"] != nil {
+			t.Errorf("checksession query %v, want from_appid and no access_token", r.Query)
+		}
+		if err := c.CheckSession(ctx, "AT", "oid-1", demoSessionKey); err != nil {
+			t.Fatalf("CheckSession: %v", err)
+		}
+		if r := last(); r.Query["from_appid"] != nil || fmt.Sprint(r.Query["access_token"]) != "[AT]" {
+			t.Errorf("checksession with a token: query %v, want the token and no from_appid", r.Query)
+		}
+	})
 	t.Run("checksession gets with an hmac_sha256 signature", func(t *testing.T) {
 		srv, last := capture(t, `{"errcode":0,"errmsg":"ok"}`)
 		c := newClient(srv.URL, 5*time.Second)

@@ -143,12 +143,15 @@ func transientCode(code int) bool { return code == CodeSystemBusy || code == Cod
 
 // withToken is query (url.Values encoded, or "") with the access_token,
 // which a call through Cloud Hosting's open-API service goes without
-// (accessToken "").
-func withToken(query, accessToken string) string {
-	if accessToken == "" {
-		return query
-	}
+// (accessToken ""), naming the app it is for (FromAppID) instead.
+func (c *Client) withToken(query, accessToken string) string {
 	t := "access_token=" + url.QueryEscape(accessToken)
+	if accessToken == "" {
+		if c.FromAppID == "" {
+			return query
+		}
+		t = "from_appid=" + url.QueryEscape(c.FromAppID)
+	}
 	if query == "" {
 		return t
 	}

@@ -23,7 +23,7 @@ func (c *Client) CheckSession(ctx context.Context, accessToken, openid, sessionK
 	return c.do(ctx, &call{
 		api:     "checksession",
 		method:  http.MethodGet,
-		url:     c.baseURL + "/wxa/checksession?" + withToken(q.Encode(), accessToken),
+		url:     c.baseURL + "/wxa/checksession?" + c.withToken(q.Encode(), accessToken),
 		secrets: []string{accessToken, sig, sessionKey, c.secret},
 		decode: func(body []byte) error {
 			// Only an explicit errcode 0 vouches for the key.

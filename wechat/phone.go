@@ -55,7 +55,7 @@ func (c *Client) PhoneNumber(ctx context.Context, accessToken, code, openid stri
 	err = c.do(ctx, &call{
 		api:     "getuserphonenumber",
 		method:  http.MethodPost,
-		url:     c.baseURL + "/wxa/business/getuserphonenumber?" + withToken("", accessToken),
+		url:     c.baseURL + "/wxa/business/getuserphonenumber?" + c.withToken("", accessToken),
 		body:    body,
 		secrets: []string{accessToken, code, c.secret},
 		// A phone code is single-use too.

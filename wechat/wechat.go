@@ -140,6 +140,12 @@ type Client struct {
 	// WeChat's errcode (0 when it answered ok or did not answer) and the
 	// attempt's error, which holds no secrets.
 	Observe func(api string, d time.Duration, errcode int, err error)
+	// FromAppID, when set, is sent as from_appid with the calls that go
+	// without an access_token: Cloud Hosting's open-API service then
+	// calls WeChat as that app, where the environment serves several
+	// mini-programs (resource sharing), rather than as the environment's
+	// own.
+	FromAppID string
 }
 
 // New returns a client for the app. timeout bounds a whole exchange,

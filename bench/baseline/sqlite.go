@@ -28,8 +28,8 @@ var sqliteStatements = []string{
 	sqlSessionByToken, sqlExtendSession, sqlListFirst, sqlListAfter, sqlCount,
 	sqlInsertTodo, sqlDeleteTodo, sqlRevokeOld,
 	updateSQL(true, false), updateSQL(false, true), updateSQL(true, true),
-	sqlClaimCode, sqlReleaseCode, sqlInsertUser, sqlSignInUser,
-	sqlInsertSession, sqlSetCodeUser,
+	sqlClaimCode, sqlReleaseCode, sqlSignInIdentity, sqlPersonByUnion, sqlInsertPerson,
+	sqlInsertIdentity, sqlUserByID, sqlInsertSession, sqlSetCodeUser,
 }
 
 func openSQLite(ctx context.Context, dbURL string, maxConns int) (*sqliteStore, error) {
@@ -277,20 +277,29 @@ func (s *sqliteStore) signIn(ctx context.Context, in signIn) (*user, bool, error
 	)
 	now := sqliteTime(in.Now)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlInsertUser, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, now))
-		switch {
-		case err == nil:
-			created = true
-		case errors.Is(err, errNoRows):
-			if u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlSignInUser, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), now)); err != nil {
-				return fmt.Errorf("update user: %w", err)
+		var userID int64
+		err := s.queryRow(ctx, tx, sqlSignInIdentity, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), now).Scan(&userID)
+		if errors.Is(err, sql.ErrNoRows) && in.UnionID != "" {
+			err = s.queryRow(ctx, tx, sqlPersonByUnion, in.UnionID).Scan(&userID)
+			if err == nil {
+				_, err = s.exec(ctx, tx, sqlInsertIdentity, userID, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, now)
 			}
-		default:
-			return fmt.Errorf("insert user: %w", err)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			created = true
+			err = s.queryRow(ctx, tx, sqlInsertPerson, in.AppID, in.OpenID, nullable(in.UnionID), now).Scan(&userID)
+			if err == nil {
+				_, err = s.exec(ctx, tx, sqlInsertIdentity, userID, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, now)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("sign in: %w", err)
+		}
+		if u, err = scanUserSQLite(s.queryRow(ctx, tx, sqlUserByID, userID)); err != nil {
+			return fmt.Errorf("read user: %w", err)
 		}
 		var sessionID int64
-		if err := s.queryRow(ctx, tx, sqlInsertSession, in.TokenHash, u.ID, now, sqliteTime(in.ExpiresAt)).Scan(&sessionID); err != nil {
+		if err := s.queryRow(ctx, tx, sqlInsertSession, in.TokenHash, u.ID, in.AppID, now, sqliteTime(in.ExpiresAt)).Scan(&sessionID); err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
 		if _, err := s.exec(ctx, tx, sqlRevokeOld, u.ID); err != nil {

@@ -103,22 +103,40 @@ const (
 	sqlDeleteTodo    = `DELETE FROM todos WHERE id = $1 AND user_id = $2 RETURNING id`
 	sqlClaimCode     = `INSERT INTO login_codes (code_hash, user_id, created_at) VALUES ($1, NULL, $2) ON CONFLICT (code_hash) DO NOTHING`
 	sqlReleaseCode   = `DELETE FROM login_codes WHERE code_hash = $1`
-	sqlInsertUser    = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6) ON CONFLICT (app_id, open_id) DO NOTHING RETURNING ` + userCols
-	sqlSignInUser    = `UPDATE users SET prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END, session_key = $3, session_key_fp = $4, union_id = COALESCE($5, union_id), updated_at = $6 WHERE app_id = $1 AND open_id = $2 RETURNING ` + userCols
-	sqlInsertSession = `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`
-	sqlSetCodeUser   = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
-	// sqlSignInPG upserts the user, inserts the session, revokes the
-	// user's sessions past 20 and records the code, in one statement.
-	sqlSignInPG = `WITH u AS (
-		INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, session_key, session_key_fp, created_at, updated_at)
-		VALUES ($1, $2, $3, '', '', 0, 0, $4, $5, $6, $6)
-		ON CONFLICT (app_id, open_id) DO UPDATE SET
-			prev_session_key = CASE WHEN users.session_key_fp = EXCLUDED.session_key_fp THEN users.prev_session_key ELSE users.session_key END,
-			session_key = EXCLUDED.session_key, session_key_fp = EXCLUDED.session_key_fp,
-			union_id = COALESCE(EXCLUDED.union_id, users.union_id), updated_at = EXCLUDED.updated_at
-		RETURNING ` + userCols + `, xmax = 0 AS created
+	// A user is a person with an identity per app, as in wxtodo.
+	sqlSignInIdentity = `UPDATE identities SET prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END, session_key = $3, session_key_fp = $4, union_id = COALESCE($5, union_id), updated_at = $6 WHERE app_id = $1 AND open_id = $2 RETURNING user_id`
+	sqlPersonByUnion  = `SELECT id FROM users WHERE union_id = $1`
+	sqlInsertPerson   = `INSERT INTO users (app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at) VALUES ($1, $2, $3, '', '', 0, 0, $4, $4) RETURNING id`
+	sqlInsertIdentity = `INSERT INTO identities (user_id, app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`
+	sqlUserByID       = `SELECT ` + userCols + ` FROM users WHERE id = $1`
+	sqlInsertSession  = `INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`
+	sqlSetCodeUser    = `UPDATE login_codes SET user_id = $1 WHERE code_hash = $2`
+	// sqlSignInPG finds the identity (storing its session_key), or the
+	// person by unionid, or creates both, inserts the session, revokes the
+	// user's sessions past 20 and records the code, in one statement. (The
+	// baseline serves no late unionids: no links, no merges.)
+	sqlSignInPG = `WITH found AS (
+		UPDATE identities SET prev_session_key = CASE WHEN session_key_fp = $5 THEN prev_session_key ELSE session_key END,
+			session_key = $4, session_key_fp = $5, union_id = COALESCE($3, union_id), updated_at = $6
+		WHERE app_id = $1 AND open_id = $2 RETURNING user_id
+	), person AS (
+		SELECT id FROM users WHERE union_id = $3 AND NOT EXISTS (SELECT 1 FROM found)
+	), pid AS (
+		SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id WHERE NOT EXISTS (SELECT 1 FROM found) AND NOT EXISTS (SELECT 1 FROM person)
+	), newi AS (
+		INSERT INTO identities (user_id, app_id, open_id, union_id, session_key, session_key_fp, created_at, updated_at)
+		SELECT id, $1::text, $2::text, $3::text, $4::text, $5::bytea, $6::timestamptz, $6::timestamptz FROM (SELECT id FROM person UNION ALL SELECT id FROM pid) AS p
+		ON CONFLICT DO NOTHING RETURNING user_id
+	), newp AS (
+		INSERT INTO users (id, app_id, open_id, union_id, nickname, avatar_url, todo_count, done_count, created_at, updated_at)
+		SELECT user_id, $1::text, $2::text, $3::text, '', '', 0, 0, $6::timestamptz, $6::timestamptz FROM newi WHERE user_id IN (SELECT id FROM pid)
+		RETURNING ` + userCols + `
+	), u AS (
+		SELECT ` + userCols + `, true AS created FROM newp
+		UNION ALL
+		SELECT ` + userCols + `, false FROM users WHERE id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi))
 	), s AS (
-		INSERT INTO sessions (token_hash, user_id, created_at, expires_at) SELECT $7, id, $6, $8 FROM u RETURNING id
+		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at) SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz FROM u RETURNING id
 	), revoked AS (
 		DELETE FROM sessions WHERE user_id = (SELECT id FROM u) AND id <=
 			(SELECT id FROM sessions WHERE user_id = (SELECT id FROM u) ORDER BY id DESC LIMIT 1 OFFSET 19)

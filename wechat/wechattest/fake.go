@@ -394,22 +394,39 @@ func (f *Fake) tokenApp(tok string) (string, *otherApp) {
 	return AppID, nil
 }
 
-// foreignOpenID reports whether openid is another app's than the token
-// tok's: WeChat answers 40003 (invalid openid) when a call mixes apps.
-func (f *Fake) foreignOpenID(tok, openid string) bool {
+// callerApp is the app a call is made as: its access_token's, or as the
+// open-API service takes it, from_appid's (the environment's own app,
+// AppID, without one).
+func (f *Fake) callerApp(r *http.Request) string {
+	q := r.URL.Query()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.tokenFree || openid == "" {
+	if f.tokenFree {
+		if from := q.Get("from_appid"); from != "" {
+			return from
+		}
+		return AppID
+	}
+	app, _ := f.tokenApp(q.Get("access_token"))
+	return app
+}
+
+// foreignOpenID reports whether openid is another app's than the one
+// the call is made as: WeChat answers 40003 (invalid openid) when a call
+// mixes apps.
+func (f *Fake) foreignOpenID(callerApp, openid string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if openid == "" {
 		return false
 	}
-	tokenApp, _ := f.tokenApp(tok)
 	openidApp := AppID
 	for appID := range f.others {
 		if strings.HasPrefix(openid, "oid-"+appID+"-") {
 			openidApp = appID
 		}
 	}
-	return tokenApp != openidApp
+	return callerApp != openidApp
 }
 
 func pick(replies []Reply, n int) Reply {
@@ -585,16 +602,14 @@ func (f *Fake) servePhoneNumber(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	tok := r.URL.Query().Get("access_token")
-	f.mu.Lock()
-	watermark, _ := f.tokenApp(tok)
-	f.mu.Unlock()
+	watermark := f.callerApp(r)
 	switch tokErr := f.checkToken(tok); {
 	case scripted(w, r, rep):
 	case r.Method != http.MethodPost || bodyErr != nil:
 		writeErrcode(w, 47001, "data format error")
 	case tokErr != 0:
 		writeErrcode(w, tokErr, "invalid credential, access_token is invalid or not latest")
-	case f.foreignOpenID(tok, req.OpenID):
+	case f.foreignOpenID(watermark, req.OpenID):
 		writeErrcode(w, 40003, "invalid openid")
 	case req.Code == "":
 		writeErrcode(w, 40029, "invalid code")
@@ -625,7 +640,7 @@ func (f *Fake) serveCheckSession(w http.ResponseWriter, r *http.Request) {
 	case scripted(w, r, rep):
 	case tokErr != 0:
 		writeErrcode(w, tokErr, "invalid credential, access_token is invalid or not latest")
-	case f.foreignOpenID(q.Get("access_token"), openid):
+	case f.foreignOpenID(f.callerApp(r), openid):
 		writeErrcode(w, 40003, "invalid openid")
 	case q.Get("sig_method") != "hmac_sha256":
 		writeErrcode(w, 40097, "invalid args")

@@ -12,7 +12,7 @@ CREATE TABLE identities (
     user_id          BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     app_id           TEXT NOT NULL,
     open_id          TEXT NOT NULL,
-    union_id         TEXT,
+    union_id         TEXT, -- as WeChat sent it for this identity; the person's is users.union_id
     session_key      TEXT,
     session_key_fp   BYTEA,
     prev_session_key TEXT,
@@ -46,6 +46,10 @@ ALTER TABLE users DROP COLUMN prev_session_key;
 ALTER TABLE sessions ADD COLUMN app_id TEXT NOT NULL DEFAULT '';
 --bun:split
 UPDATE sessions SET app_id = (SELECT app_id FROM users WHERE users.id = sessions.user_id);
+--bun:split
+-- From here every session names its app (SQLite keeps the default: it
+-- cannot drop one).
+ALTER TABLE sessions ALTER COLUMN app_id DROP DEFAULT;
 --bun:split
 -- When two persons turn out to be one (a unionid that WeChat sent late),
 -- one's todos move to the other: a move counts as a delete from the one

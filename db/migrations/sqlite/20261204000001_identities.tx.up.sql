@@ -12,7 +12,7 @@ CREATE TABLE identities (
     user_id          INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     app_id           TEXT NOT NULL,
     open_id          TEXT NOT NULL,
-    union_id         TEXT,
+    union_id         TEXT, -- as WeChat sent it for this identity; the person's is users.union_id
     session_key      TEXT,
     session_key_fp   BLOB,
     prev_session_key TEXT,
