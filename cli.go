@@ -47,6 +47,8 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = migrateCmd(ctx, rest[0], rest[1:], getenv, stdout)
 	case "rekey":
 		err = rekeyCmd(ctx, rest, getenv, stdout, stderr)
+	case "admin", "users", "sessions":
+		err = operatorCmd(ctx, cmd, rest, getenv, stdout)
 	case "version":
 		fmt.Fprintln(stdout, versionString())
 	case "help":
@@ -193,7 +195,7 @@ Usage:
   wxtodo migrate status [settings] list the migrations and whether each has run
   wxtodo rekey [settings]          re-seal stored secrets under DATA_KEY after a rotation
                                    (the previous key in DATA_KEY_OLD)
-  wxtodo version                   print the version, commit and Go version
+`+adminUsage+`  wxtodo version                   print the version, commit and Go version
   wxtodo help                      print this text (also -h)
 
 Settings come from the environment; the flag beside each overrides it.

@@ -66,6 +66,10 @@ type config struct {
 	DataKeyFile       string
 	// CloudHosting: WeChat Cloud Hosting mode (see README).
 	CloudHosting bool
+	// AdminUI serves the admin page at /admin; AdminTokenTTL is an
+	// operator token's default lifetime.
+	AdminUI       bool
+	AdminTokenTTL time.Duration
 }
 
 // wechatApp is one mini-program's credentials. Secret is never logged,
@@ -141,6 +145,8 @@ var settings = []setting{
 	{"LIVE_BUFFER", "64", "changes a subscriber may fall behind by before it gets a RESYNC instead"},
 	{"TRUST_PROXY", "false", "take the client IP from X-Forwarded-For / X-Real-IP (behind a proxy)"},
 	{"METRICS", "true", "serve Prometheus metrics at /metrics (keep it off the public proxy)"},
+	{"ADMIN_UI", "", "serve the admin page at /admin, where operators sign in with an operator token (default: on in development mode only)"},
+	{"ADMIN_TOKEN_TTL", "8h", "lifetime of an operator token that 'wxtodo admin token' issues without -ttl"},
 	{"DATABASE_POOLER", "", "transaction: DATABASE_URL leads to PgBouncer in transaction mode (no connect-time parameters, no prepared statements; see README)"},
 	{"DATABASE_DIRECT_URL", "", "PostgreSQL itself, bypassing the pooler: migrations (and their session lock) go through it; required with DATABASE_POOLER"},
 	{"SQLITE_SYNCHRONOUS", "NORMAL", "SQLite only: NORMAL loses nothing when the process crashes, but a power loss may roll back the last commits; FULL syncs every commit (slower writes)"},
@@ -269,6 +275,8 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	boolean("INTROSPECTION", c.devMode() || c.Playground, &c.Introspection)
 	boolean("TRUST_PROXY", false, &c.TrustProxy)
 	boolean("METRICS", true, &c.Metrics)
+	boolean("ADMIN_UI", c.devMode(), &c.AdminUI)
+	dur("ADMIN_TOKEN_TTL", &c.AdminTokenTTL)
 
 	switch {
 	case c.CloudHosting:

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"wxtodo/admin"
+	"wxtodo/adminui"
 	"wxtodo/auth"
 	"wxtodo/db"
 	"wxtodo/errcode"
@@ -101,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "playground", cfg.Playground, "introspection", cfg.Introspection)
+	log.Info("listening", "addr", ln.Addr().String(), "playground", cfg.Playground, "introspection", cfg.Introspection, "admin_ui", cfg.AdminUI)
 
 	select {
 	case err := <-serveErr:
@@ -192,6 +194,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if met != nil {
 		authSvc.Observe = met.ObserveLogin
 	}
+	adminStore := db.NewAdminStore(store)
+	authSvc.Operators = adminStore
 	data := &wxdata.Service{
 		// Each app with its own access_token, one for all instances,
 		// through the database.
@@ -214,7 +218,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 			MaxTodos:      cfg.MaxTodosPerUser,
 			CreateLimiter: ratelimit.New(cfg.TodoCreatesPerMinute, cfg.TodoCreateBurst),
 		},
-		DataService: data,
+		DataService:  data,
+		AdminService: newAdmin(cfg, adminStore, log),
 		Live: &live.Hub{
 			Lists:                     db.NewTodoStore(store),
 			Buffer:                    cfg.LiveBuffer,
@@ -249,6 +254,9 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 	if cfg.devMode() {
 		webCfg.DevSample = data
 	}
+	if cfg.AdminUI {
+		webCfg.Admin = adminui.New()
+	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a := &app{Handler: web.New(webCfg), DB: store, resolver: resolver, live: resolver.Live, stop: stop, done: make(chan struct{})}
@@ -261,6 +269,11 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger) (*app, error) {
 		background.Wait()
 	}()
 	return a, nil
+}
+
+// newAdmin is the operators' service on store.
+func newAdmin(cfg *config, store admin.Store, log *slog.Logger) *admin.Service {
+	return &admin.Service{Store: store, Log: log, TokenTTL: cfg.AdminTokenTTL}
 }
 
 // dbOptions are the database settings of cfg, with a pool of maxConns.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"wxtodo/admin"
+	"wxtodo/adminui"
 	"wxtodo/auth"
 	"wxtodo/db"
 	"wxtodo/db/dbtest"
@@ -75,6 +77,8 @@ type Options struct {
 	// default wechattest.AppID alone. With several, a login names its
 	// appId, and the fake sends unionids.
 	Apps []string
+	// AdminUI serves the admin page at /admin.
+	AdminUI bool
 }
 
 // Server is the API on a real database, with a fake WeChat.
@@ -95,6 +99,8 @@ type Server struct {
 	// Hub is the live updates' hub; Shutdown closes its sockets as the
 	// server's shutdown does.
 	Hub *live.Hub
+	// Admin is the operators' service, for what the command line does.
+	Admin *admin.Service
 
 	closeOnce sync.Once
 	store     *db.DB
@@ -193,6 +199,9 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 			CallLimiter:       ratelimit.New(20, cmp.Or(opt.WeChatCallBurst, 5)),
 		},
 	}
+	adminStore := db.NewAdminStore(store)
+	authSvc.Operators = adminStore
+	resolver.AdminService = &admin.Service{Store: adminStore, Log: log}
 	resolver.Live = &live.Hub{
 		Lists:                     db.NewTodoStore(store),
 		Buffer:                    opt.LiveBuffer,
@@ -206,14 +215,18 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 	liveOpt := opt.Live
 	liveOpt.Hub, liveOpt.Auth = resolver.Live, authSvc
 	liveOpt.RequestTimeout = or(liveOpt.RequestTimeout, or(opt.RequestTimeout, 15*time.Second))
-	h := web.New(web.Config{
+	webCfg := web.Config{
 		Log:            log,
 		GraphQL:        graph.NewHandler(resolver, graph.Options{Log: log, Introspection: opt.Introspection, Live: &liveOpt}),
 		Ready:          store.Ping,
 		Auth:           authSvc.Middleware,
 		RequestTimeout: or(opt.RequestTimeout, 15*time.Second),
 		TrustProxy:     opt.TrustProxy,
-	})
+	}
+	if opt.AdminUI {
+		webCfg.Admin = adminui.New()
+	}
+	h := web.New(webCfg)
 	s := &Server{
 		Client:      NewClient(h),
 		Handler:     h,
@@ -223,6 +236,7 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 		Logs:        logs,
 		Auth:        authSvc,
 		Hub:         resolver.Live,
+		Admin:       resolver.AdminService,
 		store:       store,
 	}
 	listenCtx, stopListening := context.WithCancel(ctx)
@@ -254,6 +268,17 @@ func New(tb testing.TB, databaseURL string, opt Options) *Server {
 	return s
 }
 
+// OperatorToken issues an operator token for name, as `wxtodo admin
+// token -name NAME` does, and returns it.
+func (s *Server) OperatorToken(tb testing.TB, name string) string {
+	tb.Helper()
+	token, _, err := s.Admin.IssueToken(context.Background(), admin.Actor{Operator: admin.CLI}, name, 0)
+	if err != nil {
+		tb.Fatalf("operator token for %s: %v", name, err)
+	}
+	return token
+}
+
 // CloseDatabase closes the server's connection pool, as an outage would
 // (closing it again is harmless).
 func (s *Server) CloseDatabase() {
@@ -271,7 +296,7 @@ func (s *Server) Count(tb testing.TB, table, where string, args ...any) int {
 // database dump would reveal.
 func (s *Server) Dump(tb testing.TB) string {
 	tb.Helper()
-	return dbtest.Dump(tb, s.DB, "users", "sessions", "login_codes", "todos", "wechat_tokens")
+	return dbtest.Dump(tb, s.DB, "users", "identities", "sessions", "login_codes", "todos", "wechat_tokens", "operator_tokens", "admin_audit")
 }
 
 func or[T comparable](v, def T) T {

@@ -184,6 +184,9 @@ type Service struct {
 	// these apps is that app's user (see platformIdentity); another app
 	// is FORBIDDEN. Nil ignores the headers.
 	PlatformAppIDs []string
+	// Operators, if set, finds operator tokens: without it no operator
+	// signs in.
+	Operators OperatorStore
 	// Observe, if set, counts logins by app and result ("new",
 	// "returning", "error"); app is always one of the configured ones.
 	Observe func(app, result string)

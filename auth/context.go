@@ -14,6 +14,9 @@ import (
 type Caller struct {
 	Session *Session
 	User    *user.User
+	// Operator is set, and Session and User are nil, for an operator
+	// token's caller (see RequireOperator).
+	Operator *Operator
 	// AppID is the mini-program the caller signed in through (the
 	// session's, or the platform headers').
 	AppID string
@@ -61,6 +64,10 @@ func Require(ctx context.Context) (*Caller, error) {
 			if rq.header != "" {
 				rq.err = errcode.Unauth(errcode.ReasonInvalidToken, "Authorization header must be \"Bearer <token>\"")
 			}
+			return
+		}
+		if strings.HasPrefix(token, OperatorTokenPrefix) {
+			rq.caller, rq.err = rq.svc.authenticateOperator(ctx, token)
 			return
 		}
 		sess, u, err := rq.svc.Authenticate(ctx, token)

@@ -39,5 +39,7 @@ func ParseToken(s string) (h TokenHash, ok bool) {
 	if err != nil || n != tokenBytes {
 		return h, false
 	}
-	return sha256.Sum256([]byte(s)), true
+	return sha256Of(s), true
 }
+
+func sha256Of(s string) TokenHash { return sha256.Sum256([]byte(s)) }

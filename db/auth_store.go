@@ -64,7 +64,8 @@ var (
 	// revocation of the user's sessions past the cap (the statement's
 	// snapshot does not see the new session, so $10 old ones stay beside
 	// it) and the code's record; $9 NULL matches no code. No row, or a
-	// lost race: identifyTx's transaction takes over.
+	// lost race, or a disabled person: identifyTx's transaction takes
+	// over (and refuses the disabled).
 	qSignInPG = pgStatement(`WITH found AS (
 		UPDATE identities SET
 			prev_session_key = CASE WHEN session_key_fp = $4 THEN prev_session_key ELSE session_key END,
@@ -95,10 +96,11 @@ var (
 		SELECT ` + userColumns + `, true AS created FROM newp
 		UNION ALL
 		SELECT ` + userColumns + `, false FROM users
-		WHERE id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi))
+		WHERE (id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
+			AND disabled_at IS NULL
 	), s AS (
-		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at)
-		SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz FROM u
+		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at, last_used_at)
+		SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz, $6::timestamptz FROM u
 		RETURNING id
 	), revoked AS (
 		DELETE FROM sessions WHERE user_id = (SELECT id FROM u) AND id <=
@@ -108,8 +110,8 @@ var (
 	)
 	SELECT u.id, u.nickname, u.avatar_url, u.phone_number, u.created_at, u.created, s.id FROM u, s`)
 
-	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`)
+	qInsertSession = statement(`INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at, last_used_at)
+		VALUES ($1, $2, $3, $4, $5, $4) RETURNING id`)
 	// qRevokeOldSessions revokes the user's sessions older than the $2
 	// newest (IDs grow with time); with fewer the subquery is NULL.
 	qRevokeOldSessions = statement(`DELETE FROM sessions WHERE user_id = $1 AND id <=
@@ -118,8 +120,10 @@ var (
 	qSessionByToken = statement(`SELECT s.id, s.user_id, s.app_id, s.expires_at,
 		u.nickname, u.avatar_url, u.phone_number, u.created_at
 		FROM sessions AS s JOIN users AS u ON u.id = s.user_id
-		WHERE s.token_hash = $1`)
-	qExtendSession         = statement(`UPDATE sessions SET expires_at = $2 WHERE id = $1`)
+		WHERE s.token_hash = $1 AND u.disabled_at IS NULL`)
+	// qExtendSession moves the expiry and records the use: the sessions an
+	// operator sees say when they were last used, to within renewAfter.
+	qExtendSession         = statement(`UPDATE sessions SET expires_at = $2, last_used_at = $3 WHERE id = $1`)
 	qDeleteSession         = statement(`DELETE FROM sessions WHERE id = $1`)
 	qDeleteExpiredSessions = statement(`DELETE FROM sessions WHERE expires_at < $1`)
 )
@@ -190,6 +194,9 @@ func (s *AuthStore) ResumeSignIn(ctx context.Context, codeHash []byte, userID in
 		var err error
 		if u, err = scanUser(s.db.queryRow(ctx, tx, qUser, userID).Scan); err != nil {
 			return fmt.Errorf("select user: %w", err)
+		}
+		if err := s.refuseDisabled(ctx, tx, userID); err != nil {
+			return err
 		}
 		// The session_key WeChat gave for the code is the user's since
 		// the first login. The retry's session replaces that login's, so
@@ -317,7 +324,7 @@ func (s *AuthStore) SessionByToken(ctx context.Context, h auth.TokenHash) (*auth
 
 // ExtendSession implements auth.Store.
 func (s *AuthStore) ExtendSession(ctx context.Context, sessionID int64, expiresAt time.Time) error {
-	_, err := s.db.exec(ctx, nil, qExtendSession, sessionID, dbTime(expiresAt))
+	_, err := s.db.exec(ctx, nil, qExtendSession, sessionID, dbTime(expiresAt), now())
 	return translate(err)
 }
 

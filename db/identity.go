@@ -30,7 +30,7 @@ var (
 	// link it or fill the identity's ($3 not NULL, and the person or the
 	// identity has none).
 	qIdentityUser = statement(`SELECT u.id, u.nickname, u.avatar_url, u.phone_number, u.created_at,
-		CAST($3 AS TEXT) IS NOT NULL AND (u.union_id IS NULL OR i.union_id IS NULL)
+		CAST($3 AS TEXT) IS NOT NULL AND (u.union_id IS NULL OR i.union_id IS NULL), u.disabled_at IS NOT NULL
 		FROM identities AS i JOIN users AS u ON u.id = i.user_id
 		WHERE i.app_id = $1 AND i.open_id = $2`)
 	// qSignInIdentity stores a sign-in's session_key on its identity,
@@ -54,6 +54,21 @@ var (
 		RETURNING id`)
 )
 
+var qUserDisabled = statement(`SELECT disabled_at IS NOT NULL FROM users WHERE id = $1`)
+
+// refuseDisabled fails a sign-in of a disabled person, before it makes a
+// session (the transaction rolls back).
+func (s *AuthStore) refuseDisabled(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var disabled bool
+	if err := s.db.queryRow(ctx, tx, qUserDisabled, userID).Scan(&disabled); err != nil {
+		return fmt.Errorf("read user: %w", err)
+	}
+	if disabled {
+		return auth.ErrUserDisabled
+	}
+	return nil
+}
+
 // errRaced ends a sign-in's transaction that lost a race with another
 // (whose rows it could not see yet): it runs again, and then sees them.
 var errRaced = errors.New("raced with a concurrent sign-in")
@@ -70,6 +85,9 @@ func (s *AuthStore) identifyTx(ctx context.Context, id auth.Identity, withKey bo
 		err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if in, mg, err = s.identify(ctx, tx, id, withKey); err != nil {
+				return err
+			}
+			if err := s.refuseDisabled(ctx, tx, in.User.ID); err != nil {
 				return err
 			}
 			if then != nil {
@@ -191,11 +209,13 @@ func (s *AuthStore) addIdentity(ctx context.Context, tx *sql.Tx, id auth.Identit
 // that needs no link (every request of a Cloud Hosting caller comes
 // here); a transaction as SignIn's otherwise.
 func (s *AuthStore) IdentifyUser(ctx context.Context, id auth.Identity) (auth.SignedIn, error) {
-	var links bool
+	var links, disabled bool
 	u, err := scanUser(func(dest ...any) error {
-		return s.db.queryRow(ctx, nil, qIdentityUser, id.AppID, id.OpenID, orNull(id.UnionID)).Scan(append(dest, &links)...)
+		return s.db.queryRow(ctx, nil, qIdentityUser, id.AppID, id.OpenID, orNull(id.UnionID)).Scan(append(dest, &links, &disabled)...)
 	})
 	switch {
+	case err == nil && disabled:
+		return auth.SignedIn{}, auth.ErrUserDisabled
 	case err == nil && !links:
 		return auth.SignedIn{User: u}, nil
 	case err != nil && !errors.Is(err, sql.ErrNoRows):

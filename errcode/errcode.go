@@ -31,8 +31,10 @@ const (
 	LimitExceeded = "LIMIT_EXCEEDED"
 	Unavailable   = "SERVICE_UNAVAILABLE"
 	// Forbidden: this server does not do that for this caller: an app it
-	// does not serve (WeChat Cloud Hosting's X-WX-APPID), or login on a
-	// server without the AppSecret. Retrying does not help.
+	// does not serve (WeChat Cloud Hosting's X-WX-APPID), login on a
+	// server without the AppSecret, a disabled account (reason
+	// USER_DISABLED), an admin field for a user or a user's field for an
+	// operator. Retrying does not help.
 	Forbidden = "FORBIDDEN"
 	// SessionKeyStale: WeChat data was encrypted with a session_key the
 	// server no longer holds; the client logs in again.
@@ -85,12 +87,15 @@ const (
 	ReasonRateLimited = "RATE_LIMITED" // WeChat's frequency limit
 	ReasonBlockedUser = "BLOCKED_USER" // WeChat blocked the user
 	ReasonRejected    = "REJECTED"     // the server's own credentials or request: logged
+	// FORBIDDEN
+	ReasonUserDisabled = "USER_DISABLED" // an operator disabled the account
 )
 
 // Reasons lists every reason above, in the order the schema documents them.
 var Reasons = []string{
 	ReasonMissingToken, ReasonInvalidToken, ReasonExpiredToken,
 	ReasonInvalidCode, ReasonRateLimited, ReasonBlockedUser, ReasonRejected,
+	ReasonUserDisabled,
 }
 
 // Error is an error a client is meant to see.

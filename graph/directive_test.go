@@ -15,7 +15,7 @@ func TestAuthDirectiveGuardsTheField(t *testing.T) {
 	ran := false
 	next := func(context.Context) (any, error) { ran = true; return "resolved", nil }
 
-	_, err := authDirective(context.Background(), nil, next)
+	_, err := authDirective(context.Background(), nil, next, nil)
 	if ran {
 		t.Errorf("the resolver ran for a caller without a token")
 	}

@@ -12,6 +12,7 @@ package graph
 
 import (
 	"context"
+	"wxtodo/admin"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -28,6 +29,8 @@ type Resolver struct {
 	UserService *user.Service
 	TodoService *todo.Service
 	DataService *wxdata.Service
+	// AdminService serves the @auth(role: ADMIN) fields.
+	AdminService *admin.Service
 	// Live fans the todoChanged subscription out; nil serves no
 	// subscriptions.
 	Live *live.Hub

@@ -63,6 +63,13 @@ func TestEveryAPIFieldNeedsAToken(t *testing.T) {
 		{"Query", "checkSession", `query { checkSession }`, nil},
 		{"Mutation", "checkSession", `mutation { checkSession }`, nil},
 		{"Mutation", "bindPhoneNumber", `mutation($code: String!) { bindPhoneNumber(input: {code: $code}) { id phoneNumber } }`, map[string]any{"code": phoneCode}},
+		// The operators' fields (admin/ has their specs with tokens).
+		{"Query", "adminUsers", `{ adminUsers { edges { node { id } } } }`, nil},
+		{"Query", "adminUser", `query($id: ID!) { adminUser(id: $id) { id } }`, map[string]any{"id": "1"}},
+		{"Query", "adminAudit", `{ adminAudit { edges { node { id } } } }`, nil},
+		{"Mutation", "adminRevokeSessions", `mutation($id: ID!) { adminRevokeSessions(userId: $id) }`, map[string]any{"id": "1"}},
+		{"Mutation", "adminDisableUser", `mutation($id: ID!) { adminDisableUser(userId: $id, reason: "anonymous") { id } }`, map[string]any{"id": "1"}},
+		{"Mutation", "adminEnableUser", `mutation($id: ID!) { adminEnableUser(userId: $id) { id } }`, map[string]any{"id": "1"}},
 	}
 
 	// The name claims every field: a root field the table misses fails

@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"wxtodo/errcode"
@@ -35,6 +36,8 @@ type Config struct {
 	Metrics Metrics
 	// Playground, when set, serves GET / and its files.
 	Playground Playground
+	// Admin, when set, serves the operators' page at /admin and its files.
+	Admin AdminPage
 	// DevSample, when set (development mode only), serves
 	// /dev/sample-encrypted-data.
 	DevSample DevSample
@@ -65,6 +68,15 @@ type DevSample interface {
 // Playground is an in-browser GraphQL IDE (playground.Playground).
 type Playground interface {
 	// ServeHTTP serves the page, at GET /, and its files.
+	http.Handler
+	// AssetPrefix is the path under which it serves its files.
+	AssetPrefix() string
+}
+
+// AdminPage is the operators' page (adminui.Page): it signs in with an
+// operator token of its own, so it needs no credentials from here.
+type AdminPage interface {
+	// ServeHTTP serves the page, at GET /admin, and its files.
 	http.Handler
 	// AssetPrefix is the path under which it serves its files.
 	AssetPrefix() string
@@ -103,6 +115,10 @@ func New(cfg Config) *Server {
 	if cfg.Playground != nil {
 		mux.Handle("GET /{$}", cfg.Playground)
 		mux.Handle("GET "+cfg.Playground.AssetPrefix(), cfg.Playground)
+	}
+	if cfg.Admin != nil {
+		mux.Handle("GET "+strings.TrimSuffix(cfg.Admin.AssetPrefix(), "/"), cfg.Admin)
+		mux.Handle("GET "+cfg.Admin.AssetPrefix(), cfg.Admin)
 	}
 	s.handler = s.withRequest(s.recoverPanics(withCodes(mux)))
 	return s

@@ -8,8 +8,42 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"wxtodo/admin"
+	"wxtodo/todo"
 	"wxtodo/user"
 )
+
+// A page of the audit trail, newest first.
+type AdminAuditConnection struct {
+	// The page's entries.
+	Edges []*AdminAuditEdge `json:"edges"`
+	// Whether more follow, and the cursor to ask for them.
+	PageInfo *todo.PageInfo `json:"pageInfo"`
+}
+
+// An audit entry and its cursor.
+type AdminAuditEdge struct {
+	// Pass as `after` for the entries after this one.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *admin.AuditEntry `json:"node"`
+}
+
+// A page of users, newest first.
+type AdminUserConnection struct {
+	// The page's users.
+	Edges []*AdminUserEdge `json:"edges"`
+	// Whether more follow, and the cursor to ask for them.
+	PageInfo *todo.PageInfo `json:"pageInfo"`
+}
+
+// A user and the cursor after which the next page starts.
+type AdminUserEdge struct {
+	// Pass as `after` for the users after this one.
+	Cursor string `json:"cursor"`
+	// The user.
+	Node *admin.User `json:"node"`
+}
 
 // A new session.
 type AuthPayload struct {
@@ -95,7 +129,9 @@ const (
 	// The database is unreachable. Retry later.
 	ErrorCodeServiceUnavailable ErrorCode = "SERVICE_UNAVAILABLE"
 	// This server does not do that for this caller: a WeChat Cloud Hosting call from a mini-program
-	// it does not serve (`X-WX-APPID`), or `login` on a server without the AppSecret. Do not retry.
+	// it does not serve (`X-WX-APPID`), `login` on a server without the AppSecret, a disabled account
+	// (`extensions.reason` USER_DISABLED), an `@auth(role: ADMIN)` field for a signed-in user, or a
+	// user's field for an operator token. Do not retry.
 	ErrorCodeForbidden ErrorCode = "FORBIDDEN"
 	// The data was encrypted with a session_key that has moved on. Call `wx.login()` and `login`, then get the data from WeChat again.
 	ErrorCodeSessionKeyStale ErrorCode = "SESSION_KEY_STALE"
@@ -218,6 +254,8 @@ const (
 	ErrorReasonBlockedUser ErrorReason = "BLOCKED_USER"
 	// WECHAT_ERROR: WeChat rejected the server's own credentials or request. Report it; the server logs the details.
 	ErrorReasonRejected ErrorReason = "REJECTED"
+	// FORBIDDEN: an operator disabled this account: `login` is refused (no session is made) until they enable it. Tell the user to contact support.
+	ErrorReasonUserDisabled ErrorReason = "USER_DISABLED"
 )
 
 var AllErrorReason = []ErrorReason{
@@ -228,11 +266,12 @@ var AllErrorReason = []ErrorReason{
 	ErrorReasonRateLimited,
 	ErrorReasonBlockedUser,
 	ErrorReasonRejected,
+	ErrorReasonUserDisabled,
 }
 
 func (e ErrorReason) IsValid() bool {
 	switch e {
-	case ErrorReasonMissingToken, ErrorReasonInvalidToken, ErrorReasonExpiredToken, ErrorReasonInvalidCode, ErrorReasonRateLimited, ErrorReasonBlockedUser, ErrorReasonRejected:
+	case ErrorReasonMissingToken, ErrorReasonInvalidToken, ErrorReasonExpiredToken, ErrorReasonInvalidCode, ErrorReasonRateLimited, ErrorReasonBlockedUser, ErrorReasonRejected, ErrorReasonUserDisabled:
 		return true
 	}
 	return false
@@ -268,6 +307,64 @@ func (e *ErrorReason) UnmarshalJSON(b []byte) error {
 }
 
 func (e ErrorReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who calls.
+type Role string
+
+const (
+	// A person signed in through WeChat (`login`, or WeChat Cloud Hosting's headers).
+	RoleUser Role = "USER"
+	// An operator, with a token from `wxtodo admin token`: the `admin*` fields only.
+	RoleAdmin Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleUser,
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleUser, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
