@@ -13,6 +13,95 @@ export type Scalars = {
   Time: { input: string; output: string; }
 };
 
+/** A page of the audit trail, newest first. */
+export type AdminAuditConnection = {
+  __typename?: 'AdminAuditConnection';
+  /** The page's entries. */
+  edges: Array<AdminAuditEdge>;
+  /** Whether more follow, and the cursor to ask for them. */
+  pageInfo: PageInfo;
+};
+
+/** An audit entry and its cursor. */
+export type AdminAuditEdge = {
+  __typename?: 'AdminAuditEdge';
+  /** Pass as `after` for the entries after this one. */
+  cursor: Scalars['String']['output'];
+  /** The entry. */
+  node: AdminAuditEntry;
+};
+
+/** One recorded operator action. */
+export type AdminAuditEntry = {
+  __typename?: 'AdminAuditEntry';
+  /** What: `revoke_sessions`, `disable_user`, `enable_user`, `issue_token` or `revoke_token`. */
+  action: Scalars['String']['output'];
+  /** When it happened. */
+  at: Scalars['Time']['output'];
+  /** The operator's client address; empty from the command line. */
+  clientIp: Scalars['String']['output'];
+  /** The entry's ID. */
+  id: Scalars['ID']['output'];
+  /** Who acted: the operator token's name, or `cli` for the command line on the server. */
+  operator: Scalars['String']['output'];
+  /** The reason the operator gave (disable_user); empty otherwise. */
+  reason: Scalars['String']['output'];
+  /** On what: `user:<id>`, or an operator token's name. */
+  target: Scalars['String']['output'];
+};
+
+/** A signed-in device of a user. */
+export type AdminSession = {
+  __typename?: 'AdminSession';
+  /** When the device signed in. */
+  createdAt: Scalars['Time']['output'];
+  /** When the session expires unless it is used. */
+  expiresAt: Scalars['Time']['output'];
+  /** The session's ID. */
+  id: Scalars['ID']['output'];
+  /** When the session was last used, to within an hour (it is recorded as the expiry slides). */
+  lastUsedAt?: Maybe<Scalars['Time']['output']>;
+};
+
+/** An operator's view of a user. No token, session_key or unmasked phone number is ever in it. */
+export type AdminUser = {
+  __typename?: 'AdminUser';
+  /** When the user first signed in. */
+  createdAt: Scalars['Time']['output'];
+  /** Whether an operator disabled the account: its logins are refused (FORBIDDEN, USER_DISABLED). */
+  disabled: Scalars['Boolean']['output'];
+  /** Why it was disabled, as the operator wrote it; null unless disabled. */
+  disabledReason?: Maybe<Scalars['String']['output']>;
+  /** The user's ID (`User.id`). */
+  id: Scalars['ID']['output'];
+  /** The display name the user chose; empty until set. */
+  nickname: Scalars['String']['output'];
+  /** The bound phone number, masked (`138****1234`); null until bound. */
+  phoneNumber?: Maybe<Scalars['String']['output']>;
+  /** The user's live sessions (signed-in devices), newest first. */
+  sessions: Array<AdminSession>;
+  /** How many todos the user has. */
+  todoCount: Scalars['Int']['output'];
+};
+
+/** A page of users, newest first. */
+export type AdminUserConnection = {
+  __typename?: 'AdminUserConnection';
+  /** The page's users. */
+  edges: Array<AdminUserEdge>;
+  /** Whether more follow, and the cursor to ask for them. */
+  pageInfo: PageInfo;
+};
+
+/** A user and the cursor after which the next page starts. */
+export type AdminUserEdge = {
+  __typename?: 'AdminUserEdge';
+  /** Pass as `after` for the users after this one. */
+  cursor: Scalars['String']['output'];
+  /** The user. */
+  node: AdminUser;
+};
+
 /** A new session. */
 export type AuthPayload = {
   __typename?: 'AuthPayload';
@@ -72,7 +161,9 @@ export type ErrorCode =
   | 'DOCUMENT_LIMIT_EXCEEDED'
   /**
    * This server does not do that for this caller: a WeChat Cloud Hosting call from a mini-program
-   * it does not serve (`X-WX-APPID`), or `login` on a server without the AppSecret. Do not retry.
+   * it does not serve (`X-WX-APPID`), `login` on a server without the AppSecret, a disabled account
+   * (`extensions.reason` USER_DISABLED), an `@auth(role: ADMIN)` field for a signed-in user, or a
+   * user's field for an operator token. Do not retry.
    */
   | 'FORBIDDEN'
   /** The document does not parse. Fix the client. */
@@ -127,7 +218,9 @@ export type ErrorReason =
   /** WECHAT_ERROR: WeChat rate-limited this mini-program (45011). Back off. */
   | 'RATE_LIMITED'
   /** WECHAT_ERROR: WeChat rejected the server's own credentials or request. Report it; the server logs the details. */
-  | 'REJECTED';
+  | 'REJECTED'
+  /** FORBIDDEN: an operator disabled this account: `login` is refused (no session is made) until they enable it. Tell the user to contact support. */
+  | 'USER_DISABLED';
 
 /** The code from `wx.login()`, and the mini-program it came from. */
 export type LoginInput = {
@@ -146,6 +239,16 @@ export type LoginInput = {
 /** Writes. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Disables the account: its sessions end at once, on every instance, and its logins answer
+   * FORBIDDEN with reason USER_DISABLED until `adminEnableUser`. The reason (1 to 500
+   * characters) is recorded.
+   */
+  adminDisableUser: AdminUser;
+  /** Lets a disabled user sign in again. */
+  adminEnableUser: AdminUser;
+  /** Signs the user out on every device at once (their live sockets close too) and returns how many sessions ended. */
+  adminRevokeSessions: Scalars['Int']['output'];
   /**
    * Binds the caller's phone number: trades the code from
    * `<button open-type="getPhoneNumber">` at WeChat and stores the number on
@@ -202,6 +305,25 @@ export type Mutation = {
 
 
 /** Writes. */
+export type MutationAdminDisableUserArgs = {
+  reason: Scalars['String']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
+/** Writes. */
+export type MutationAdminEnableUserArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
+/** Writes. */
+export type MutationAdminRevokeSessionsArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
+/** Writes. */
 export type MutationBindPhoneNumberArgs = {
   input: BindPhoneNumberInput;
 };
@@ -252,15 +374,24 @@ export type MutationVerifyUserDataArgs = {
 /** Where a page ends. */
 export type PageInfo = {
   __typename?: 'PageInfo';
-  /** The cursor of the page's last todo; null for an empty page. */
+  /** The cursor of the page's last item; null for an empty page. */
   endCursor?: Maybe<Scalars['String']['output']>;
-  /** Whether more todos follow. */
+  /** Whether more follow (todos, or the entries of an admin list). */
   hasNextPage: Scalars['Boolean']['output'];
 };
 
 /** Reads. */
 export type Query = {
   __typename?: 'Query';
+  /** The audit trail, newest first. `first` is 1 to 100. */
+  adminAudit: AdminAuditConnection;
+  /** The user with the ID; null when there is none. */
+  adminUser?: Maybe<AdminUser>;
+  /**
+   * Users, newest first; `search` matches the user ID, the nickname, an openid or a unionid,
+   * exactly or by prefix (at most 128 bytes). `first` is 1 to 100.
+   */
+  adminUsers: AdminUserConnection;
   /**
    * Asks WeChat whether the caller's session_key on this server is still
    * valid: when false, the WeChat data features answer SESSION_KEY_STALE
@@ -299,6 +430,27 @@ export type Query = {
 
 
 /** Reads. */
+export type QueryAdminAuditArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** Reads. */
+export type QueryAdminUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Reads. */
+export type QueryAdminUsersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** Reads. */
 export type QueryDecryptDataArgs = {
   input: DecryptDataInput;
 };
@@ -322,6 +474,13 @@ export type QueryTodosArgs = {
 export type QueryVerifyUserDataArgs = {
   input: VerifyUserDataInput;
 };
+
+/** Who calls. */
+export type Role =
+  /** An operator, with a token from `wxtodo admin token`: the `admin*` fields only. */
+  | 'ADMIN'
+  /** A person signed in through WeChat (`login`, or WeChat Cloud Hosting's headers). */
+  | 'USER';
 
 /**
  * Live updates, over WebSocket on /query (the graphql-transport-ws subprotocol, or the
