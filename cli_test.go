@@ -9,6 +9,7 @@ import (
 
 	"wxtodo/apitest"
 	"wxtodo/db/dbtest"
+	"wxtodo/wechat/wechattest"
 )
 
 // wxtodoCLI runs the command line as main does and returns the exit code
@@ -125,6 +126,90 @@ func TestMigrateCommands(t *testing.T) {
 		again.OK(t, `{ todos { totalCount } }`, &got, apitest.As(token))
 		if got.Todos.TotalCount != 0 {
 			t.Errorf("todos after down and up: %d, want 0", got.Todos.TotalCount)
+		}
+	})
+}
+
+// TestOperatorCommands: the operators' commands on a server's database,
+// from a shell beside it: a token that works on the server and is never
+// listed, a user shown (phone masked), signed out, disabled and enabled,
+// the token revoked at once, and each action in the audit trail as cli.
+func TestOperatorCommands(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, databaseURL string) {
+		in := newInstance(t, databaseURL)
+		env := testEnv(databaseURL, in.wx, "DATA_KEY", in.cfg.DataKey)
+		run := func(tb testing.TB, args ...string) string {
+			tb.Helper()
+			code, out, errOut := wxtodoCLI(tb, env, args...)
+			if code != exitOK {
+				tb.Fatalf("%v: exit %d: %s%s", args, code, out, errOut)
+			}
+			return out
+		}
+		userToken, uid := in.Login(t, "cli-user")
+		in.OK(t, `mutation { bindPhoneNumber(input: {code: "cli-phone"}) { id } }`, nil, apitest.As(userToken))
+
+		out := run(t, "admin", "token", "-name", "oncall", "-ttl", "2h")
+		op := strings.SplitN(out, "\n", 2)[0]
+		if !strings.HasPrefix(op, "wxop_") {
+			t.Fatalf("admin token printed %q, want the token first", out)
+		}
+		in.OK(t, `{ adminUsers { edges { node { id } } } }`, nil, apitest.As(op))
+		if list := run(t, "admin", "tokens"); !strings.Contains(list, "oncall") || strings.Contains(list, op[5:]) {
+			t.Errorf("admin tokens: %q, want oncall and never the token", list)
+		}
+		phone := wechattest.PhoneNumber("cli-phone")
+		show := run(t, "users", "show", uid)
+		if !strings.Contains(show, phone[:3]+"****"+phone[7:]) || strings.Contains(show, phone) || !regexp.MustCompile(`sessions\s+1`).MatchString(show) {
+			t.Errorf("users show: %s", show)
+		}
+		if out := run(t, "sessions", "revoke", uid); !strings.Contains(out, "revoked 1 sessions") {
+			t.Errorf("sessions revoke: %q", out)
+		}
+		in.Fails(t, `{ me { id } }`, "UNAUTHENTICATED", apitest.As(userToken))
+		run(t, "users", "disable", uid, "-reason", "chargeback fraud")
+		in.wx.On("cli-user-2", wechattest.Reply{As: "cli-user"})
+		if r := in.Fails(t, apitest.LoginMutation, "FORBIDDEN", apitest.Vars(map[string]any{"code": "cli-user-2"})); r.Ext("reason") != "USER_DISABLED" {
+			t.Errorf("login of a disabled user: %s", r.Raw)
+		}
+		run(t, "users", "enable", uid)
+		in.wx.On("cli-user-3", wechattest.Reply{As: "cli-user"})
+		in.OK(t, apitest.LoginMutation, nil, apitest.Vars(map[string]any{"code": "cli-user-3"}))
+		run(t, "admin", "revoke", "oncall")
+		in.Fails(t, `{ adminUsers { edges { node { id } } } }`, "UNAUTHENTICATED", apitest.As(op))
+
+		audit := run(t, "admin", "audit")
+		var actions []string
+		for _, line := range strings.Split(strings.TrimSpace(audit), "\n")[1:] {
+			f := strings.Fields(line)
+			if f[1] != "cli" {
+				t.Errorf("audit line %q: operator %q, want cli", line, f[1])
+			}
+			actions = append(actions, f[2]+" "+f[3])
+		}
+		want := []string{"revoke_token oncall", "enable_user user:" + uid, "disable_user user:" + uid, "revoke_sessions user:" + uid, "issue_token oncall"}
+		if strings.Join(actions, ",") != strings.Join(want, ",") {
+			t.Errorf("admin audit, newest first: %v, want %v", actions, want)
+		}
+		if !strings.Contains(audit, "chargeback fraud") {
+			t.Errorf("the audit lacks the reason: %s", audit)
+		}
+
+		for _, bad := range []struct {
+			args []string
+			code int
+		}{
+			{[]string{"users", "show", "x"}, exitUsage},
+			{[]string{"users", "disable", uid}, exitError}, // no reason
+			{[]string{"users", "show", "999999"}, exitError},
+			{[]string{"admin", "token"}, exitError}, // no name
+			{[]string{"admin", "revoke", "nobody"}, exitError},
+			{[]string{"admin"}, exitUsage},
+			{[]string{"sessions", "kill", uid}, exitUsage},
+		} {
+			if code, _, _ := wxtodoCLI(t, env, bad.args...); code != bad.code {
+				t.Errorf("%v: exit %d, want %d", bad.args, code, bad.code)
+			}
 		}
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wxtodo/admin"
 	"wxtodo/apitest"
 
 	"github.com/chromedp/chromedp"
@@ -50,23 +52,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	bobToken, _ := in.Login(t, "bob")
 	in.OK(t, `mutation { createTodo(input: {title: "bob's secret"}) { id } }`, nil, apitest.As(bobToken))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // root in CI
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(browserProfile(t)),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := browser(t, exe)
 
 	query := "query MyTodos { todos(first: 20) { totalCount edges { node { title } } } }"
 	page := srv.URL + "/?query=" + url.QueryEscape(query)
@@ -168,4 +154,92 @@ func browserProfile(t testing.TB) string {
 		t.Logf("could not remove %s", dir)
 	})
 	return dir
+}
+
+// browser starts headless Chromium at exe for the test and returns its
+// context, bounded to 90 seconds.
+func browser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // root in CI
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(browserProfile(t)),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// TestAdminPageInBrowser drives the admin page in headless Chromium: an
+// operator signs in by pasting a token (kept in the tab's session storage
+// only), finds a user, opens them, revokes their sessions, and the user's
+// token is refused from then on; the page shows the audit entry.
+func TestAdminPageInBrowser(t *testing.T) {
+	exe := chromium(t)
+	in := devInstance(t)
+	srv := httptest.NewServer(in.app.Handler)
+	t.Cleanup(srv.Close)
+	userToken, uid := in.Login(t, "dora")
+	in.OK(t, `mutation { updateProfile(input: {nickname: "Dora <b>not bold</b>"}) { id } }`, nil, apitest.As(userToken))
+	in.Login(t, "eli")
+	op, _, err := in.app.resolver.AdminService.IssueToken(context.Background(), admin.Actor{Operator: admin.CLI}, "browser-ops", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t, exe)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	var status, nickname, stored, persisted, audit string
+	var rows int
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/admin"),
+		chromedp.WaitVisible(`#token`, chromedp.ByID),
+		chromedp.SendKeys(`#token`, op, chromedp.ByID),
+		// A click, as a person submits (form.submit() fires no submit event).
+		chromedp.Click(`#signin-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#app`, chromedp.ByID),
+		chromedp.Evaluate(`sessionStorage.getItem('wxtodo.admin.token') || ''`, &stored),
+		chromedp.Evaluate(`JSON.stringify(localStorage) + document.cookie`, &persisted),
+		chromedp.SendKeys(`#search`, uid, chromedp.ByID),
+		chromedp.Click(`#search-form button[type=submit]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('#user-list tbody tr').length === 1 && document.querySelector('#user-list tbody tr').dataset.id === `+strconv.Quote(uid), nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Click(`#user-list tbody tr`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#user`, chromedp.ByID),
+		chromedp.Poll(`document.querySelectorAll('#session-list tbody tr').length === 1`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`#user-facts dd`, &nickname, chromedp.ByQuery),
+		chromedp.Click(`#revoke`, chromedp.ByID),
+		chromedp.Poll(`document.getElementById('status').textContent === '1 sessions ended'`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Poll(`document.querySelectorAll('#session-list tbody tr').length === 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Poll(`document.querySelector('#audit-list tbody tr') && document.querySelector('#audit-list tbody tr').textContent.indexOf('revoke_sessions') >= 0`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`#audit-list tbody tr`, &audit, chromedp.ByQuery),
+		chromedp.Text(`#status`, &status, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll('#user-facts b').length`, &rows),
+	)
+	if err != nil {
+		var note string
+		chromedp.Run(ctx, chromedp.Evaluate(`document.body.innerText.slice(0, 3000)`, &note)) //nolint:errcheck // best effort
+		t.Fatalf("browser: %v\npage text:\n%s", err, note)
+	}
+	if stored != op || strings.Contains(persisted, op) {
+		t.Errorf("the token: in session storage %v, elsewhere %q; want session storage only", stored == op, persisted)
+	}
+	if nickname != "Dora <b>not bold</b>" || rows != 0 {
+		t.Errorf("the nickname shows as %q (%d <b> elements): want it as text", nickname, rows)
+	}
+	if !strings.Contains(audit, "browser-ops") || !strings.Contains(audit, "user:"+uid) {
+		t.Errorf("the audit row %q lacks the operator or the target", audit)
+	}
+	in.Fails(t, `{ me { id } }`, "UNAUTHENTICATED", apitest.As(userToken))
+	t.Logf("status %q; audit %q", status, audit)
 }

@@ -374,13 +374,16 @@ func TestSwitchesFromConfiguration(t *testing.T) {
 		name                      string
 		vars                      []string
 		playground, introspection bool
+		adminPage                 bool
 	}{
-		{"production", nil, false, false},
-		{"production with PLAYGROUND=true", []string{"PLAYGROUND", "true"}, true, true},
-		{"production with INTROSPECTION=true", []string{"INTROSPECTION", "true"}, false, true},
-		{"development", dev, true, true},
-		{"development with PLAYGROUND=false", append([]string{"PLAYGROUND", "false"}, dev...), false, true},
-		{"development with both off", append([]string{"PLAYGROUND", "false", "INTROSPECTION", "false"}, dev...), false, false},
+		{"production", nil, false, false, false},
+		{"production with PLAYGROUND=true", []string{"PLAYGROUND", "true"}, true, true, false},
+		{"production with INTROSPECTION=true", []string{"INTROSPECTION", "true"}, false, true, false},
+		{"production with ADMIN_UI=true", []string{"ADMIN_UI", "true"}, false, false, true},
+		{"development", dev, true, true, true},
+		{"development with PLAYGROUND=false", append([]string{"PLAYGROUND", "false"}, dev...), false, true, true},
+		{"development with both off", append([]string{"PLAYGROUND", "false", "INTROSPECTION", "false"}, dev...), false, false, true},
+		{"development with ADMIN_UI=false", append([]string{"ADMIN_UI", "false"}, dev...), true, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,6 +404,19 @@ func TestSwitchesFromConfiguration(t *testing.T) {
 			r := in.Post(t, introspection)
 			if got := len(r.Errors) == 0; got != tt.introspection {
 				t.Errorf("introspection answered %v, want %v: %s", got, tt.introspection, r.Raw)
+			}
+			// The admin page, from the binary, under a strict CSP.
+			for _, path := range []string{"/admin", "/admin/admin.js"} {
+				if got := in.get(t, path, "").Code == http.StatusOK; got != tt.adminPage {
+					t.Errorf("GET %s: got %v, want the admin page %v", path, got, tt.adminPage)
+				}
+			}
+			if tt.adminPage {
+				h := in.get(t, "/admin", "").Header()
+				if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") ||
+					strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") {
+					t.Errorf("the admin page's CSP %q: want its own origin only, no inline code", csp)
+				}
 			}
 			// Only / is the playground: other paths stay 404.
 			if got := in.get(t, "/nope", "").Code; got != http.StatusNotFound {

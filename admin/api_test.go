@@ -9,6 +9,7 @@ import (
 
 	"wxtodo/admin"
 	"wxtodo/apitest"
+	"wxtodo/auth"
 	"wxtodo/db/dbtest"
 	"wxtodo/wechat/wechattest"
 )
@@ -281,6 +282,12 @@ func TestAdminDisableUser(t *testing.T) {
 		if code, _ := ws.Closed(t, 5*time.Second); code != 4401 {
 			t.Errorf("the user's socket: close code %d, want 4401", code)
 		}
+		// A session that a login racing the disable made is refused too.
+		raced, hash := auth.NewToken()
+		dbtest.Exec(t, s.DB, `INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at) VALUES ($1, $2, 'app', $3, $4)`,
+			hash[:], uid, time.Now().UTC(), time.Now().Add(time.Hour).UTC())
+		s.Fails(t, meQuery, "UNAUTHENTICATED", apitest.As(raced))
+		dbtest.Exec(t, s.DB, `DELETE FROM sessions WHERE token_hash = $1`, hash[:])
 		sessions := s.Count(t, "sessions", "")
 		s.WeChat.On("hal-again", wechattest.Reply{As: "hal"})
 		r := s.Fails(t, loginMutUID, "FORBIDDEN", vars("code", "hal-again"))
@@ -375,4 +382,23 @@ func TestAdminAuditPages(t *testing.T) {
 	if idA <= idB {
 		t.Errorf("IDs %d, %d: want newest first", idA, idB)
 	}
+}
+
+// TestDisabledCloudHostingCallerIsForbidden: in Cloud Hosting mode the
+// platform's headers name a disabled user: FORBIDDEN, USER_DISABLED.
+func TestDisabledCloudHostingCallerIsForbidden(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{CloudHosting: true})
+		as := []apitest.Option{apitest.Header("X-WX-SOURCE", "wx_client"), apitest.Header("X-WX-APPID", wechattest.AppID),
+			apitest.Header("X-WX-OPENID", "oid-platform-lu")}
+		var me struct{ Me struct{ ID string } }
+		s.OK(t, meQuery, &me, as...)
+		op := s.OperatorToken(t, "support")
+		s.OK(t, disableMut, nil, apitest.As(op), vars("id", me.Me.ID, "reason", "abuse"))
+		if r := s.Fails(t, meQuery, "FORBIDDEN", as...); r.Ext("reason") != "USER_DISABLED" {
+			t.Errorf("a disabled platform caller: %s", r.Raw)
+		}
+		s.OK(t, enableMut, nil, apitest.As(op), vars("id", me.Me.ID))
+		s.OK(t, meQuery, nil, as...)
+	})
 }

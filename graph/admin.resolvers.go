@@ -46,6 +46,9 @@ func (r *mutationResolver) AdminEnableUser(ctx context.Context, userID string) (
 
 // AdminUsers is the resolver for the adminUsers field.
 func (r *queryResolver) AdminUsers(ctx context.Context, search *string, first *int, after *string) (*model.AdminUserConnection, error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
 	p, err := r.AdminService.Users(ctx, deref(search), deref(first), deref(after))
 	if err != nil {
 		return nil, err
@@ -71,6 +74,9 @@ func (r *queryResolver) AdminUser(ctx context.Context, id string) (*admin.User, 
 
 // AdminAudit is the resolver for the adminAudit field.
 func (r *queryResolver) AdminAudit(ctx context.Context, first *int, after *string) (*model.AdminAuditConnection, error) {
+	if _, err := operator(ctx); err != nil {
+		return nil, err
+	}
 	p, err := r.AdminService.Audit(ctx, deref(first), deref(after))
 	if err != nil {
 		return nil, err

@@ -6,7 +6,14 @@
 
   var TOKEN_KEY = 'wxtodo.admin.token';
   var $ = function (id) { return document.getElementById(id); };
-  var state = { usersAfter: null, auditAfter: null, userId: null };
+  var state = { usersAfter: null, auditAfter: null, userId: null, seq: { users: 0, user: 0, audit: 0 } };
+
+  // latest numbers a list's requests, so that an answer that comes after a
+  // newer request's (a search typed while the first page loads) is dropped.
+  function latest(list) {
+    var n = ++state.seq[list];
+    return function () { return state.seq[list] === n; };
+  }
 
   function status(text, isError) {
     var s = $('status');
@@ -92,8 +99,10 @@
 
   function searchUsers(more) {
     var vars = { search: $('search').value.trim() || null, first: 20, after: more ? state.usersAfter : null };
+    var current = latest('users');
     gql('query($search: String, $first: Int, $after: String) { adminUsers(search: $search, first: $first, after: $after) { ' +
       'edges { cursor node { ' + USER_FIELDS + ' } } pageInfo { hasNextPage endCursor } } }', vars).then(function (d) {
+      if (!current()) { return; }
       var body = $('user-list').tBodies[0];
       if (!more) { body.textContent = ''; }
       d.adminUsers.edges.forEach(function (e) {
@@ -118,8 +127,10 @@
   $('more-users').addEventListener('click', function () { searchUsers(true); });
 
   function openUser(id) {
+    var current = latest('user');
     gql('query($id: ID!) { adminUser(id: $id) { ' + USER_FIELDS + ' sessions { id createdAt lastUsedAt expiresAt } } }', { id: id })
       .then(function (d) {
+        if (!current()) { return; }
         var u = d.adminUser;
         if (!u) { status('No user ' + id, true); return; }
         state.userId = u.id;
@@ -184,8 +195,10 @@
   // The audit log.
 
   function loadAudit(more) {
+    var current = latest('audit');
     gql('query($after: String) { adminAudit(first: 50, after: $after) { edges { node { at operator action target reason clientIp } } ' +
       'pageInfo { hasNextPage endCursor } } }', { after: more ? state.auditAfter : null }).then(function (d) {
+      if (!current()) { return; }
       var body = $('audit-list').tBodies[0];
       if (!more) { body.textContent = ''; }
       d.adminAudit.edges.forEach(function (e) {
