@@ -29,7 +29,14 @@ func cli(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, rest = args[0], args[1:]
 	}
-	if wantsHelp(rest) {
+	switch {
+	case cmd == "admin" || cmd == "users" || cmd == "sessions":
+		// Their arguments are names and reasons, which may read "help":
+		// only a help flag or word where the subcommand goes asks for it.
+		if len(rest) > 0 && wantsHelp(rest[:1]) {
+			cmd = "help"
+		}
+	case wantsHelp(rest):
 		cmd = "help"
 	}
 	if len(args) == 1 && (args[0] == "-version" || args[0] == "--version") {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"wxtodo/admin"
 	"wxtodo/secret"
 	"wxtodo/wechat"
 )
@@ -277,6 +278,9 @@ func loadConfig(getenv func(string) string, args []string) (*config, error) {
 	boolean("METRICS", true, &c.Metrics)
 	boolean("ADMIN_UI", c.devMode(), &c.AdminUI)
 	dur("ADMIN_TOKEN_TTL", &c.AdminTokenTTL)
+	if c.AdminTokenTTL > 0 && (c.AdminTokenTTL < time.Minute || c.AdminTokenTTL > admin.MaxTokenTTL) {
+		errs = append(errs, fmt.Errorf("ADMIN_TOKEN_TTL: %s; operator tokens live between 1m and %s", c.AdminTokenTTL, admin.MaxTokenTTL))
+	}
 
 	switch {
 	case c.CloudHosting:

@@ -340,26 +340,36 @@ func notFoundOr(err error, userID int64, what string) error {
 }
 
 // checkName bounds an operator's name: it is shown in the audit trail and
-// named on the command line.
+// named on the command line, so it starts with a letter or digit (never
+// a flag's "-"), and it is never CLI's, which the audit reserves for the
+// shell.
 func checkName(name string) error {
+	bad := errcode.Input("name", "an operator's name is 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit")
 	if name == "" || len(name) > 64 {
-		return errcode.Input("name", "an operator's name is 1 to 64 letters, digits, '.', '_', '-' or '@'")
+		return bad
 	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
-			return errcode.Input("name", "an operator's name is 1 to 64 letters, digits, '.', '_', '-' or '@'")
+	for i, r := range name {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("._-@", r)) {
+			return bad
 		}
+	}
+	if strings.EqualFold(name, CLI) {
+		return errcode.Input("name", "%q is the command line's name in the audit trail: choose another", name)
 	}
 	return nil
 }
 
-// MaskPhone shows the first three and last four digits of a number
-// (138****1234) and masks the rest; a short one is masked whole.
+// MaskPhone shows the first three and last four digits of a number of
+// eleven or more (138****1234), and of a shorter one the last two only.
 func MaskPhone(p string) string {
-	if len(p) < 8 {
-		return strings.Repeat("*", len(p))
+	switch {
+	case len(p) >= 11:
+		return p[:3] + "****" + p[len(p)-4:]
+	case len(p) > 4:
+		return strings.Repeat("*", len(p)-2) + p[len(p)-2:]
 	}
-	return p[:3] + "****" + p[len(p)-4:]
+	return strings.Repeat("*", len(p))
 }
 
 // page checks a page's size and cursor.

@@ -10,7 +10,8 @@ func TestMaskPhone(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"13812341234", "138****1234"},
 		{"+85291234567", "+85****4567"},
-		{"1234567", "*******"},
+		{"85291234", "******34"},
+		{"1234", "****"},
 		{"", ""},
 	} {
 		if got := MaskPhone(tt.in); got != tt.want {
@@ -41,6 +42,7 @@ func TestOperatorNames(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"ana": true, "support.ana@example": true, "on-call_2": true,
 		"": false, "with space": false, "semi;colon": false, string(make([]byte, 65)): false,
+		"-x": false, "--ttl": false, "cli": false, "CLI": false, "help": true,
 	} {
 		if err := checkName(name); (err == nil) != ok || err != nil && errcode.Code(err) != errcode.BadUserInput {
 			t.Errorf("checkName(%q) = %v, want ok %v", name, err, ok)

@@ -1,6 +1,9 @@
 package admin_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -400,5 +403,96 @@ func TestDisabledCloudHostingCallerIsForbidden(t *testing.T) {
 		}
 		s.OK(t, enableMut, nil, apitest.As(op), vars("id", me.Me.ID))
 		s.OK(t, meQuery, nil, as...)
+	})
+}
+
+// TestOperatorTokenOnUserPaths: an operator token on a user's paths that
+// read the caller outside a field (a subscription socket, a GET of the
+// list with its ETag) is refused, never a server error.
+func TestOperatorTokenOnUserPaths(t *testing.T) {
+	s := apitest.New(t, dbtest.SQLiteURL(t), apitest.Options{})
+	op := s.OperatorToken(t, "support")
+	req := httptest.NewRequest(http.MethodGet, "/query?query="+url.QueryEscape(`{ todos { totalCount } }`), nil)
+	req.Header.Set("Authorization", "Bearer "+op)
+	rec := httptest.NewRecorder()
+	s.Handler.ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"FORBIDDEN"`) {
+		t.Errorf("GET todos with an operator token: %d %s", rec.Code, rec.Body.String())
+	}
+	ws, err := s.DialSocket(t, apitest.TransportWS, http.Header{"Authorization": {"Bearer " + op}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.Init(t, nil)
+	if code, reason := ws.Closed(t, 5*time.Second); code != 4403 || !strings.Contains(reason, "FORBIDDEN") {
+		t.Errorf("a socket with an operator token: closed %d %q, want 4403 FORBIDDEN", code, reason)
+	}
+	if strings.Contains(s.Logs.String(), "panic") {
+		t.Error("the server panicked")
+	}
+}
+
+// TestDisableReachesEverySocketAndApp: a disable closes the user's
+// sockets that have no session (Cloud Hosting's callers), and a person
+// who is disabled stays disabled when a late unionid merges them into
+// another.
+func TestDisableReachesEverySocketAndApp(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{CloudHosting: true, Apps: []string{wechattest.AppID, wechattest.OtherAppID}})
+		as := http.Header{"X-Wx-Source": {"wx_client"}, "X-Wx-Appid": {wechattest.AppID}, "X-Wx-Openid": {"oid-platform-mo"}}
+		var me struct{ Me struct{ ID string } }
+		opts := []apitest.Option{}
+		for k, v := range as {
+			opts = append(opts, apitest.Header(k, v[0]))
+		}
+		s.OK(t, meQuery, &me, opts...)
+		ws, err := s.DialSocket(t, apitest.TransportWS, as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws.MustInit(t, nil)
+		op := s.OperatorToken(t, "support")
+		s.OK(t, disableMut, nil, apitest.As(op), vars("id", me.Me.ID, "reason", "abuse"))
+		if code, _ := ws.Closed(t, 5*time.Second); code != 4401 {
+			t.Errorf("the disabled caller's socket: close code %d, want 4401", code)
+		}
+
+		// nia, disabled in app B (no unionid yet), then bound: her login
+		// merges her into her older person of app A, and is refused.
+		_, older := s.LoginTo(t, wechattest.AppID, "nia")
+		s.WeChat.On("nia-b", wechattest.Reply{As: "nia", NoUnionID: true})
+		_, newer := s.LoginTo(t, wechattest.OtherAppID, "nia-b")
+		s.OK(t, disableMut, nil, apitest.As(op), vars("id", newer, "reason", "fraud in app B"))
+		s.WeChat.On("nia-b-bound", wechattest.Reply{As: "nia"})
+		if r := s.Fails(t, apitest.LoginAppMutation, "FORBIDDEN", apitest.Vars(map[string]any{"code": "nia-b-bound", "appId": wechattest.OtherAppID})); r.Ext("reason") != "USER_DISABLED" {
+			t.Errorf("a disabled person's login after the bind: %s", r.Raw)
+		}
+		if n := s.Count(t, "users", "disabled_at IS NOT NULL AND id = $1", newer); n != 1 {
+			t.Errorf("the disable of user %s (older %s) is gone", newer, older)
+		}
+	})
+}
+
+// TestAdminPagesPastInt32: keyset cursors hold IDs past 2^31.
+func TestAdminPagesPastInt32(t *testing.T) {
+	dbtest.EachDB(t, func(t *testing.T, url string) {
+		s := apitest.New(t, url, apitest.Options{})
+		if strings.HasPrefix(url, "sqlite") {
+			s.Login(t, "first")
+			dbtest.Exec(t, s.DB, `UPDATE sqlite_sequence SET seq = 3000000000 WHERE name = 'users'`)
+		} else {
+			dbtest.Exec(t, s.DB, `SELECT setval(pg_get_serial_sequence('users', 'id'), 3000000000)`)
+		}
+		for _, name := range []string{"p1", "p2", "p3"} {
+			s.Login(t, name)
+		}
+		op := s.OperatorToken(t, "support")
+		var p usersPage
+		s.OK(t, usersQuery, &p, apitest.As(op), vars("first", 1))
+		var next usersPage
+		s.OK(t, usersQuery, &next, apitest.As(op), vars("first", 1, "after", *p.AdminUsers.PageInfo.EndCursor))
+		if got := ids(next); len(got) != 1 || got[0] == ids(p)[0] {
+			t.Errorf("pages %v then %v", ids(p), got)
+		}
 	})
 }

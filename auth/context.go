@@ -9,7 +9,7 @@ import (
 	"wxtodo/user"
 )
 
-// Caller is the signed-in user of a request. Session is nil for a caller
+// Caller is who signed in: a user, or an operator. Session is nil for a caller
 // whom WeChat Cloud Hosting's headers identify (no token, no session).
 type Caller struct {
 	Session *Session
@@ -66,7 +66,7 @@ func Require(ctx context.Context) (*Caller, error) {
 			}
 			return
 		}
-		if strings.HasPrefix(token, OperatorTokenPrefix) {
+		if isOperatorToken(token) {
 			rq.caller, rq.err = rq.svc.authenticateOperator(ctx, token)
 			return
 		}

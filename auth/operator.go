@@ -15,8 +15,15 @@ import (
 // serves the @auth(role: ADMIN) fields only.
 
 // OperatorTokenPrefix starts every operator token, so that a request's
-// token is looked up where it can be: a session token never has it.
+// token is looked up where it can be (see isOperatorToken).
 const OperatorTokenPrefix = "wxop_"
+
+// isOperatorToken reports whether token has an operator token's form: the
+// prefix and a session token's length after it. (A session token may
+// start with the prefix too, by chance, but is shorter.)
+func isOperatorToken(token string) bool {
+	return len(token) == len(OperatorTokenPrefix)+TokenLen && strings.HasPrefix(token, OperatorTokenPrefix)
+}
 
 // NewOperatorToken returns a fresh random operator token and its hash.
 func NewOperatorToken() (string, TokenHash) {

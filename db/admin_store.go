@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,22 +37,33 @@ const (
 
 var (
 	// qSearchUsers: $1 the search ("" for all), $3 its LIKE prefix
-	// pattern, $2 the keyset bound (0 for none), $4 the limit.
+	// pattern, $5 the ID it names (0 for none), $2 the keyset bound, $4
+	// the limit. It scans users newest first: an operator's tool, not a
+	// request path (see README).
 	qSearchUsers = statement(`SELECT ` + adminUserColumns + ` FROM users AS u
-		WHERE ($2 = 0 OR u.id < $2)
-		AND ($1 = '' OR CAST(u.id AS TEXT) LIKE $3 ESCAPE '\' OR u.nickname LIKE $3 ESCAPE '\' OR u.union_id LIKE $3 ESCAPE '\'
+		WHERE u.id < $2
+		AND ($1 = '' OR u.id = $5 OR CAST(u.id AS TEXT) LIKE $3 ESCAPE '\' OR u.nickname LIKE $3 ESCAPE '\' OR u.union_id LIKE $3 ESCAPE '\'
 			OR EXISTS (SELECT 1 FROM identities AS i WHERE i.user_id = u.id AND (i.open_id LIKE $3 ESCAPE '\' OR i.union_id LIKE $3 ESCAPE '\')))
 		ORDER BY u.id DESC LIMIT $4`)
-	qAdminUser     = statement(`SELECT ` + adminUserColumns + ` FROM users AS u WHERE u.id = $1`)
-	qAdminSessions = statement(`SELECT id, created_at, last_used_at, expires_at FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT 200`)
+	qAdminUser = statement(`SELECT ` + adminUserColumns + ` FROM users AS u WHERE u.id = $1`)
+	// qAdminSessions are the user's live sessions (expired ones stay a
+	// while for EXPIRED_TOKEN answers).
+	qAdminSessions = statement(`SELECT id, created_at, last_used_at, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC LIMIT 200`)
 	qUserExists    = statement(`SELECT id FROM users WHERE id = $1`)
 	// qRetireUserCodes keeps a login code the user signed in with lately
 	// from opening a session again (a retried login resumes its session).
-	qRetireUserCodes  = statement(`DELETE FROM login_codes WHERE user_id = $1`)
-	qDeleteUserSess   = statement(`DELETE FROM sessions WHERE user_id = $1 RETURNING id`)
-	qSetDisabled      = statement(`UPDATE users SET disabled_at = $2, disabled_reason = $3, updated_at = $4 WHERE id = $1 RETURNING ` + adminColumns)
+	qRetireUserCodes = statement(`DELETE FROM login_codes WHERE user_id = $1
+		OR open_id IN (SELECT open_id FROM identities WHERE user_id = $1)`)
+	// qEndUserSockets tells every instance to close the user's sockets,
+	// those without a session (Cloud Hosting's callers) too.
+	qEndUserSockets = pgStatement(`SELECT pg_notify('wxtodo_sessions', json_build_object('s', current_schema(), 'u', CAST($1 AS BIGINT))::text)`)
+	qDeleteUserSess = statement(`DELETE FROM sessions WHERE user_id = $1 RETURNING id`)
+	// qSetDisabled keeps when a disabled user was first disabled; the
+	// audit trail has every reason given.
+	qSetDisabled = statement(`UPDATE users SET disabled_at = CASE WHEN CAST($3 AS TEXT) IS NULL THEN NULL ELSE COALESCE(disabled_at, $2) END,
+		disabled_reason = $3, updated_at = $4 WHERE id = $1 RETURNING ` + adminColumns)
 	qAddAudit         = statement(`INSERT INTO admin_audit (at, operator, action, target, reason, client_ip) VALUES ($1, $2, $3, $4, $5, $6)`)
-	qAudit            = statement(`SELECT id, at, operator, action, target, reason, client_ip FROM admin_audit WHERE ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2`)
+	qAudit            = statement(`SELECT id, at, operator, action, target, reason, client_ip FROM admin_audit WHERE id < $1 ORDER BY id DESC LIMIT $2`)
 	qDropExpiredToken = statement(`DELETE FROM operator_tokens WHERE name = $1 AND expires_at <= $2`)
 	qAddToken         = statement(`INSERT INTO operator_tokens (name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT DO NOTHING RETURNING id`)
@@ -77,6 +90,14 @@ func scanAdminUser(scan func(dest ...any) error) (*admin.User, error) {
 	return &u, nil
 }
 
+// bound is a keyset's upper bound: beforeID, or none (0).
+func bound(beforeID int64) int64 {
+	if beforeID == 0 {
+		return math.MaxInt64
+	}
+	return beforeID
+}
+
 // likePrefix is the LIKE pattern of what starts with s.
 func likePrefix(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
@@ -84,7 +105,8 @@ func likePrefix(s string) string {
 
 // SearchUsers implements admin.Store.
 func (s *AdminStore) SearchUsers(ctx context.Context, search string, beforeID int64, limit int) ([]*admin.User, error) {
-	rows, err := s.db.query(ctx, nil, qSearchUsers, search, beforeID, likePrefix(search), limit)
+	id, _ := strconv.ParseInt(search, 10, 64)
+	rows, err := s.db.query(ctx, nil, qSearchUsers, search, bound(beforeID), likePrefix(search), limit, id)
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -108,7 +130,7 @@ func (s *AdminStore) UserByID(ctx context.Context, id int64) (*admin.User, error
 
 // Sessions implements admin.Store.
 func (s *AdminStore) Sessions(ctx context.Context, userID int64) ([]*admin.Session, error) {
-	rows, err := s.db.query(ctx, nil, qAdminSessions, userID)
+	rows, err := s.db.query(ctx, nil, qAdminSessions, userID, now())
 	if err != nil {
 		return nil, translate(err)
 	}
@@ -156,7 +178,23 @@ func (s *AdminStore) endUserSessions(ctx context.Context, tx *sql.Tx, userID int
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, fmt.Errorf("delete sessions: %w", err)
 	}
+	if s.db.pg {
+		if _, err := s.db.exec(ctx, tx, qEndUserSockets, userID); err != nil {
+			return nil, fmt.Errorf("end sockets: %w", err)
+		}
+	}
 	return ids, nil
+}
+
+// endUserSockets closes, on SQLite, the sockets of the user whose
+// sessions a committed transaction ended (PostgreSQL's notification
+// does it on every instance).
+func (s *AdminStore) endUserSockets(userID int64, ended []int64) {
+	if s.db.pg {
+		return
+	}
+	s.db.endSessions(ended...)
+	s.db.endUser(userID)
 }
 
 func (s *AdminStore) audit(ctx context.Context, tx *sql.Tx, e admin.AuditEntry) error {
@@ -182,7 +220,7 @@ func (s *AdminStore) RevokeSessions(ctx context.Context, userID int64, e admin.A
 	if err != nil {
 		return 0, translate(err)
 	}
-	s.db.endSessions(ended...)
+	s.endUserSockets(userID, ended)
 	return len(ended), nil
 }
 
@@ -211,13 +249,15 @@ func (s *AdminStore) SetDisabled(ctx context.Context, userID int64, reason *stri
 	if err != nil {
 		return nil, translate(err)
 	}
-	s.db.endSessions(ended...)
+	if reason != nil {
+		s.endUserSockets(userID, ended)
+	}
 	return u, nil
 }
 
 // Audit implements admin.Store.
 func (s *AdminStore) Audit(ctx context.Context, beforeID int64, limit int) ([]*admin.AuditEntry, error) {
-	rows, err := s.db.query(ctx, nil, qAudit, beforeID, limit)
+	rows, err := s.db.query(ctx, nil, qAudit, bound(beforeID), limit)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -92,12 +92,18 @@ var (
 		SELECT user_id, $1::text, $2::text, $5::text, $6::timestamptz, $6::timestamptz FROM newi WHERE user_id IN (SELECT id FROM pid)
 		ON CONFLICT DO NOTHING
 		RETURNING ` + userColumns + `
+	), known_user AS (
+		-- FOR SHARE: a disable waits for this sign-in, and then ends its
+		-- session too, or this one waits for the disable, and then finds
+		-- the person disabled.
+		SELECT ` + userColumns + ` FROM users
+		WHERE (id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
+			AND disabled_at IS NULL
+		FOR SHARE
 	), u AS (
 		SELECT ` + userColumns + `, true AS created FROM newp
 		UNION ALL
-		SELECT ` + userColumns + `, false FROM users
-		WHERE (id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
-			AND disabled_at IS NULL
+		SELECT ` + userColumns + `, false FROM known_user
 	), s AS (
 		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at, last_used_at)
 		SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz, $6::timestamptz FROM u

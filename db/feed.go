@@ -123,6 +123,10 @@ func (db *DB) listen(ctx context.Context, sink live.Sink, listening func()) erro
 			}
 			sink.Publish(c)
 		case sessionsChannel:
+			if note.ID == 0 && note.UserID != 0 {
+				sink.EndUser(note.UserID) // an operator's revoke or disable
+				continue
+			}
 			sink.EndSession(note.ID)
 		}
 	}
@@ -130,7 +134,8 @@ func (db *DB) listen(ctx context.Context, sink live.Sink, listening func()) erro
 
 // notification is the payload the triggers send: the schema, and for a
 // todo's change (todos_count) the user's list after it and the todo, for
-// a session's end (sessions_ended) the session's ID.
+// a session's end (sessions_ended) the session's ID, and for an
+// operator's revoke or disable (AdminStore) the user's ID alone.
 type notification struct {
 	Schema  string     `json:"s"`
 	UserID  int64      `json:"u"`
@@ -172,6 +177,14 @@ func (n *notification) change() (live.Change, error) {
 func (db *DB) publish(c live.Change) {
 	if s := db.sink.Load(); s != nil {
 		s.Publish(c)
+	}
+}
+
+// endUser tells the listener, if one runs, that a SQLite user was signed
+// out everywhere.
+func (db *DB) endUser(userID int64) {
+	if s := db.sink.Load(); s != nil {
+		s.EndUser(userID)
 	}
 }
 

@@ -26,9 +26,9 @@ var (
 		`SELECT id, user_id FROM identities WHERE app_id = $1 AND open_id = $2 FOR UPDATE`)
 	// qPersonUnion is read after the lock, as it is now.
 	qPersonUnion = statement(`SELECT union_id FROM users WHERE id = $1`)
-	// qIdentityUser is the identity's person, and whether a unionid would
+	// qIdentityUser is the identity's person, whether a unionid would
 	// link it or fill the identity's ($3 not NULL, and the person or the
-	// identity has none).
+	// identity has none), and whether an operator disabled the person.
 	qIdentityUser = statement(`SELECT u.id, u.nickname, u.avatar_url, u.phone_number, u.created_at,
 		CAST($3 AS TEXT) IS NOT NULL AND (u.union_id IS NULL OR i.union_id IS NULL), u.disabled_at IS NOT NULL
 		FROM identities AS i JOIN users AS u ON u.id = i.user_id
@@ -54,7 +54,11 @@ var (
 		RETURNING id`)
 )
 
-var qUserDisabled = statement(`SELECT disabled_at IS NOT NULL FROM users WHERE id = $1`)
+// qUserDisabled locks the person's row on PostgreSQL (FOR SHARE), so
+// that a disable committing meanwhile either waits for this sign-in (and
+// then ends its session) or is seen.
+var qUserDisabled = dialectStatement(`SELECT disabled_at IS NOT NULL FROM users WHERE id = $1`,
+	`SELECT disabled_at IS NOT NULL FROM users WHERE id = $1 FOR SHARE`)
 
 // refuseDisabled fails a sign-in of a disabled person, before it makes a
 // session (the transaction rolls back).
@@ -241,14 +245,16 @@ var (
 	qMoveSessions   = statement(`UPDATE sessions SET user_id = $2 WHERE user_id = $1 RETURNING id`)
 	qMoveIdentities = statement(`UPDATE identities SET user_id = $2 WHERE user_id = $1`)
 	qMoveCodes      = statement(`UPDATE login_codes SET user_id = $2 WHERE user_id = $1`)
-	qDeletePerson   = statement(`DELETE FROM users WHERE id = $1 RETURNING nickname, avatar_url, phone_number`)
+	qDeletePerson   = statement(`DELETE FROM users WHERE id = $1 RETURNING nickname, avatar_url, phone_number, disabled_at, disabled_reason`)
 	// qFillPerson gives the kept person what it lacks of the removed one,
-	// and the unionid that joined them.
+	// and the unionid that joined them. A disable stays with the person:
+	// signing in from another app is no way around it.
 	qFillPerson = statement(`UPDATE users SET
 		nickname = CASE WHEN nickname = '' THEN $2 ELSE nickname END,
 		avatar_url = CASE WHEN avatar_url = '' THEN $3 ELSE avatar_url END,
 		phone_number = COALESCE(phone_number, $4),
-		union_id = COALESCE(union_id, $5), updated_at = $6
+		union_id = COALESCE(union_id, $5), updated_at = $6,
+		disabled_at = COALESCE(disabled_at, $7), disabled_reason = COALESCE(disabled_reason, $8)
 		WHERE id = $1
 		RETURNING todo_version, todo_count`)
 )
@@ -309,16 +315,17 @@ func (s *AuthStore) merge(ctx context.Context, tx *sql.Tx, a, b int64, unionID s
 		return nil, fmt.Errorf("merge: move login codes: %w", err)
 	}
 	var (
-		nickname, avatar string
-		phone            sql.NullString
+		nickname, avatar      string
+		phone, disabledReason sql.NullString
+		disabledAt            sql.NullTime
 	)
-	switch err := s.db.queryRow(ctx, tx, qDeletePerson, m.Removed).Scan(&nickname, &avatar, &phone); {
+	switch err := s.db.queryRow(ctx, tx, qDeletePerson, m.Removed).Scan(&nickname, &avatar, &phone, &disabledAt, &disabledReason); {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, errRaced // merged away meanwhile
 	case err != nil:
 		return nil, fmt.Errorf("merge: delete user: %w", err)
 	}
-	if err := s.db.queryRow(ctx, tx, qFillPerson, m.Kept, nickname, avatar, phone, orNull(unionID), now()).
+	if err := s.db.queryRow(ctx, tx, qFillPerson, m.Kept, nickname, avatar, phone, orNull(unionID), now(), disabledAt, disabledReason).
 		Scan(&m.version, &m.count); err != nil {
 		return nil, fmt.Errorf("merge: fill user: %w", err)
 	}

@@ -9,8 +9,8 @@ import (
 	"wxtodo/todo"
 )
 
-// adminTarget returns the operator acting in an admin mutation (with the
-// request's client address, for the audit trail) and the user ID the
+// adminTarget returns the operator of an admin field (with the request's
+// client address, for the audit trail of a mutation) and the user ID the
 // argument arg names.
 func (r *Resolver) adminTarget(ctx context.Context, arg, id string) (admin.Actor, int64, error) {
 	c, err := operator(ctx)

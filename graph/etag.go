@@ -30,7 +30,7 @@ func (l *listTags) tag(ctx context.Context, op *graphql.OperationContext, variab
 	if l == nil || !readsOnlyTheList(op.Operation.SelectionSet) {
 		return "", false
 	}
-	c, err := auth.Require(ctx)
+	c, err := auth.RequireUser(ctx)
 	if err != nil {
 		return "", false
 	}

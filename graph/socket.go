@@ -181,13 +181,14 @@ func (t *websocketTransport) init(ctx context.Context, payload transport.InitPay
 		header = a
 		ctx = t.opt.Auth.WithCredentials(ctx, a)
 	}
-	c, err := auth.Require(ctx)
+	c, err := auth.RequireUser(ctx)
 	if err != nil {
 		switch e := errcode.As(err); {
 		case e != nil && e.Code == errcode.Unauthenticated:
 			return t.refuse(ctx, live.CloseForbidden, e.Reason+": "+e.Message)
 		case e != nil && e.Code == errcode.Forbidden:
-			// Another app's caller (Cloud Hosting): no login helps.
+			// Another app's caller (Cloud Hosting), a disabled user, an
+			// operator token: no login helps.
 			return t.refuse(ctx, live.CloseForbidden, e.Code+": "+e.Message)
 		}
 		t.log.WarnContext(ctx, "websocket: authenticate", "err", err)

@@ -70,6 +70,10 @@ type Sink interface {
 	// EndSession closes the sockets signed in with the session: it was
 	// logged out, revoked or removed.
 	EndSession(sessionID int64)
+	// EndUser closes every socket of the user, those without a session
+	// (Cloud Hosting's callers) too: an operator signed them out or
+	// disabled them.
+	EndUser(userID int64)
 	// Resync tells every subscriber that changes may have been lost (the
 	// feed was lost and is back), and has every socket's session checked
 	// again, since a logout may have been missed too.
@@ -395,6 +399,19 @@ func (h *Hub) EndSession(sessionID int64) {
 	h.mu.RUnlock()
 	for _, s := range ended {
 		s.Close(CloseUnauthorized, "session ended: log in again")
+	}
+}
+
+// EndUser implements Sink.
+func (h *Hub) EndUser(userID int64) {
+	h.mu.RLock()
+	var ended []*Socket
+	for s := range h.sockets[userID] {
+		ended = append(ended, s)
+	}
+	h.mu.RUnlock()
+	for _, s := range ended {
+		s.Close(CloseUnauthorized, "signed out everywhere: log in again")
 	}
 }
 

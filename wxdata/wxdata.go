@@ -362,7 +362,7 @@ func (s *Service) logger() *slog.Logger {
 // served in production. Errors: UNAUTHENTICATED without a caller,
 // SESSION_KEY_STALE when the server holds no session_key for them.
 func (s *Service) SampleEncryptedData(ctx context.Context) (encryptedData, iv string, err error) {
-	c, err := auth.Require(ctx)
+	c, err := auth.RequireUser(ctx)
 	if err != nil {
 		return "", "", err
 	}

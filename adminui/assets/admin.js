@@ -6,7 +6,7 @@
 
   var TOKEN_KEY = 'wxtodo.admin.token';
   var $ = function (id) { return document.getElementById(id); };
-  var state = { usersAfter: null, auditAfter: null, userId: null, seq: { users: 0, user: 0, audit: 0 } };
+  var state = { usersSearch: null, usersAfter: null, auditAfter: null, userId: null, seq: { users: 0, user: 0, audit: 0 } };
 
   // latest numbers a list's requests, so that an answer that comes after a
   // newer request's (a search typed while the first page loads) is dropped.
@@ -68,7 +68,7 @@
     $('app').hidden = false;
     $('signout').hidden = false;
     $('who').textContent = 'Signed in with an operator token';
-    searchUsers(false);
+    searchUsers(false, true);
     loadAudit(false);
   }
 
@@ -97,8 +97,12 @@
 
   var USER_FIELDS = 'id nickname createdAt disabled disabledReason todoCount phoneNumber';
 
-  function searchUsers(more) {
-    var vars = { search: $('search').value.trim() || null, first: 20, after: more ? state.usersAfter : null };
+  // searchUsers loads the users' first page (or, more, the next); quiet
+  // keeps the status line for what an action said.
+  function searchUsers(more, quiet) {
+    // More pages continue the search they belong to, whatever the box says now.
+    if (!more) { state.usersSearch = $('search').value.trim() || null; }
+    var vars = { search: state.usersSearch, first: 20, after: more ? state.usersAfter : null };
     var current = latest('users');
     gql('query($search: String, $first: Int, $after: String) { adminUsers(search: $search, first: $first, after: $after) { ' +
       'edges { cursor node { ' + USER_FIELDS + ' } } pageInfo { hasNextPage endCursor } } }', vars).then(function (d) {
@@ -120,7 +124,7 @@
       });
       state.usersAfter = d.adminUsers.pageInfo.endCursor;
       $('more-users').hidden = !d.adminUsers.pageInfo.hasNextPage;
-      status(body.rows.length + ' users');
+      if (!quiet) { status(body.rows.length + ' users'); }
     }, fail);
   }
   $('search-form').addEventListener('submit', function (ev) { ev.preventDefault(); searchUsers(false); });
@@ -164,31 +168,34 @@
       }, fail);
   }
 
-  function acted(text) {
+  function acted(id, text) {
     status(text);
-    openUser(state.userId);
-    searchUsers(false);
+    openUser(id);
+    searchUsers(false, true);
     loadAudit(false);
   }
 
   $('revoke').addEventListener('click', function () {
-    gql('mutation($id: ID!) { adminRevokeSessions(userId: $id) }', { id: state.userId }).then(function (d) {
-      acted(d.adminRevokeSessions + ' sessions ended');
+    var id = state.userId;
+    gql('mutation($id: ID!) { adminRevokeSessions(userId: $id) }', { id: id }).then(function (d) {
+      acted(id, d.adminRevokeSessions + ' sessions ended');
     }, fail);
   });
   $('disable-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var reason = $('reason').value.trim();
     if (!reason) { status('Give a reason: it is recorded', true); return; }
+    var id = state.userId;
     gql('mutation($id: ID!, $reason: String!) { adminDisableUser(userId: $id, reason: $reason) { id disabled } }',
-      { id: state.userId, reason: reason }).then(function () {
+      { id: id, reason: reason }).then(function () {
       $('reason').value = '';
-      acted('User ' + state.userId + ' disabled');
+      acted(id, 'User ' + id + ' disabled');
     }, fail);
   });
   $('enable').addEventListener('click', function () {
-    gql('mutation($id: ID!) { adminEnableUser(userId: $id) { id disabled } }', { id: state.userId }).then(function () {
-      acted('User ' + state.userId + ' enabled');
+    var id = state.userId;
+    gql('mutation($id: ID!) { adminEnableUser(userId: $id) { id disabled } }', { id: id }).then(function () {
+      acted(id, 'User ' + id + ' enabled');
     }, fail);
   });
 

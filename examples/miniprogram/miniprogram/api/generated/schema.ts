@@ -78,7 +78,7 @@ export type AdminUser = {
   nickname: Scalars['String']['output'];
   /** The bound phone number, masked (`138****1234`); null until bound. */
   phoneNumber?: Maybe<Scalars['String']['output']>;
-  /** The user's live sessions (signed-in devices), newest first. */
+  /** The user's sessions that have not expired (signed-in devices), newest first. */
   sessions: Array<AdminSession>;
   /** How many todos the user has. */
   todoCount: Scalars['Int']['output'];
