@@ -195,6 +195,15 @@ func TestOperatorCommands(t *testing.T) {
 			t.Errorf("the audit lacks the reason: %s", audit)
 		}
 
+		// "help" is a reason like any other; only where the subcommand
+		// goes does it ask for the help.
+		if code, out, _ := wxtodoCLI(t, env, "users", "disable", uid, "-reason", "help"); code != exitOK || !strings.Contains(out, "disabled user") {
+			t.Errorf("users disable -reason help: exit %d, %q", code, out)
+		}
+		run(t, "users", "enable", uid)
+		if code, out, _ := wxtodoCLI(t, env, "admin", "-h"); code != exitOK || !strings.Contains(out, "wxtodo admin token -name NAME") {
+			t.Errorf("admin -h: exit %d, want the help", code)
+		}
 		for _, bad := range []struct {
 			args []string
 			code int
