@@ -96,8 +96,9 @@ var (
 		-- FOR SHARE: a disable waits for this sign-in, and then ends its
 		-- session too, or this one waits for the disable, and then finds
 		-- the person disabled.
+		-- One ID, by the primary key (an OR of IN lists would scan users).
 		SELECT ` + userColumns + ` FROM users
-		WHERE (id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
+		WHERE id = COALESCE((SELECT user_id FROM found), (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
 			AND disabled_at IS NULL
 		FOR SHARE
 	), u AS (

@@ -134,7 +134,7 @@ const (
 	), u AS (
 		SELECT ` + userCols + `, true AS created FROM newp
 		UNION ALL
-		SELECT ` + userCols + `, false FROM users WHERE id IN (SELECT user_id FROM found) OR id IN (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi))
+		SELECT ` + userCols + `, false FROM users WHERE id = COALESCE((SELECT user_id FROM found), (SELECT id FROM person WHERE EXISTS (SELECT 1 FROM newi)))
 	), s AS (
 		INSERT INTO sessions (token_hash, user_id, app_id, created_at, expires_at) SELECT $7::bytea, id, $1::text, $6::timestamptz, $8::timestamptz FROM u RETURNING id
 	), revoked AS (
