@@ -279,13 +279,13 @@ func (s *sqliteStore) signIn(ctx context.Context, in signIn) (*user, bool, error
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var userID int64
 		err := s.queryRow(ctx, tx, sqlSignInIdentity, in.AppID, in.OpenID, in.SealedKey, in.KeyFingerprint, nullable(in.UnionID), now).Scan(&userID)
-		if errors.Is(err, sql.ErrNoRows) && in.UnionID != "" {
+		if errors.Is(err, errNoRows) && in.UnionID != "" {
 			err = s.queryRow(ctx, tx, sqlPersonByUnion, in.UnionID).Scan(&userID)
 			if err == nil {
 				_, err = s.exec(ctx, tx, sqlInsertIdentity, userID, in.AppID, in.OpenID, nullable(in.UnionID), in.SealedKey, in.KeyFingerprint, now)
 			}
 		}
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, errNoRows) {
 			created = true
 			err = s.queryRow(ctx, tx, sqlInsertPerson, in.AppID, in.OpenID, nullable(in.UnionID), now).Scan(&userID)
 			if err == nil {
