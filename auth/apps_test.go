@@ -1,11 +1,9 @@
 package auth_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"wxtodo/apitest"
@@ -164,39 +162,16 @@ func TestConcurrentFirstLoginsFromTwoAppsMakeOnePerson(t *testing.T) {
 			codes[i] = "zoe-device-" + strconv.Itoa(i)
 			s.WeChat.On(codes[i], wechattest.Reply{As: "zoe"})
 		}
-		type result struct {
-			user string
-			new  bool
-			err  error
-		}
-		results := make([]result, n)
-		var wg sync.WaitGroup
-		for i, code := range codes {
-			wg.Go(func() {
-				app := []string{appA, appB}[i%2]
-				r, err := s.Send(apitest.LoginAppMutation, appVars(app, code))
-				if err == nil && len(r.Errors) > 0 {
-					err = fmt.Errorf("login: %s", r.Raw)
-				}
-				var d apitest.LoginData
-				if err == nil {
-					err = json.Unmarshal(r.Data, &d)
-				}
-				results[i] = result{d.Login.User.ID, d.Login.IsNewUser, err}
-			})
-		}
-		wg.Wait()
-		users, news := map[string]bool{}, 0
-		for i, r := range results {
-			if r.err != nil {
-				t.Fatalf("login %d: %v", i, r.err)
-			}
-			users[r.user] = true
-			if r.new {
+		answers := sendLogins(t, []*apitest.Server{s}, codes, func(i int, code string) (string, apitest.Option) {
+			return apitest.LoginAppMutation, appVars([]string{appA, appB}[i%2], code)
+		})
+		news := 0
+		for _, a := range answers {
+			if a.Login.IsNewUser {
 				news++
 			}
 		}
-		if len(users) != 1 || news != 1 {
+		if users := userIDs(answers); len(users) != 1 || news != 1 {
 			t.Errorf("got users %v and %d new-user logins, want one user and one", users, news)
 		}
 		if got := s.Count(t, "users", "1 = 1"); got != 1 {
@@ -333,30 +308,16 @@ func TestConcurrentLateUnionIDsMergeOnce(t *testing.T) {
 		s.WeChat.On("kit-b", wechattest.Reply{As: "kit", NoUnionID: true})
 		tokB, _ := s.LoginTo(t, appB, "kit-b")
 		create(t, s, tokB, "from B")
-		const n = 8
-		users := make([]string, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			code := "kit-b-bound-" + strconv.Itoa(i)
-			s.WeChat.On(code, wechattest.Reply{As: "kit"})
-			wg.Go(func() {
-				r, err := s.Send(apitest.LoginAppMutation, appVars(appB, code))
-				if err == nil && len(r.Errors) > 0 {
-					err = fmt.Errorf("login: %s", r.Raw)
-				}
-				var d apitest.LoginData
-				if err == nil {
-					err = json.Unmarshal(r.Data, &d)
-				}
-				users[i], errs[i] = d.Login.User.ID, err
-			})
+		codes := make([]string, 8)
+		for i := range codes {
+			codes[i] = "kit-b-bound-" + strconv.Itoa(i)
+			s.WeChat.On(codes[i], wechattest.Reply{As: "kit"})
 		}
-		wg.Wait()
-		for i := range n {
-			if errs[i] != nil || users[i] != older {
-				t.Errorf("login %d: user %q, %v; want %s", i, users[i], errs[i], older)
-			}
+		answers := sendLogins(t, []*apitest.Server{s}, codes, func(_ int, code string) (string, apitest.Option) {
+			return apitest.LoginAppMutation, appVars(appB, code)
+		})
+		if users := userIDs(answers); len(users) != 1 || !users[older] {
+			t.Errorf("the logins signed in %v, want %s alone", users, older)
 		}
 		if got := strings.Count(s.Logs.String(), "merged two users"); got != 1 {
 			t.Errorf("%d merges logged, want 1", got)

@@ -98,12 +98,23 @@ func TestConcurrentFirstLoginsMakeOneUser(t *testing.T) {
 // servers, and returns their answers; a failed login fails the test.
 func loginConcurrently(tb testing.TB, servers []*apitest.Server, codes []string) []apitest.LoginData {
 	tb.Helper()
+	return sendLogins(tb, servers, codes, func(_ int, code string) (string, apitest.Option) {
+		return apitest.LoginMutation, codeVars(code)
+	})
+}
+
+// sendLogins sends the login doc(i, code) gives for each code at once,
+// spread over the servers, and returns their answers; a failed login
+// fails the test (from the test's goroutine).
+func sendLogins(tb testing.TB, servers []*apitest.Server, codes []string, doc func(i int, code string) (string, apitest.Option)) []apitest.LoginData {
+	tb.Helper()
 	answers := make([]*apitest.Response, len(codes))
 	errs := make([]error, len(codes))
 	var wg sync.WaitGroup
 	for i, code := range codes {
 		wg.Go(func() {
-			answers[i], errs[i] = servers[i%len(servers)].Send(apitest.LoginMutation, codeVars(code))
+			q, vars := doc(i, code)
+			answers[i], errs[i] = servers[i%len(servers)].Send(q, vars)
 		})
 	}
 	wg.Wait()

@@ -29,8 +29,7 @@ func isOperatorToken(token string) bool {
 func NewOperatorToken() (string, TokenHash) {
 	t, _ := NewToken()
 	token := OperatorTokenPrefix + t
-	h, _ := ParseOperatorToken(token)
-	return token, h
+	return token, sha256Of(token)
 }
 
 // ParseOperatorToken checks an operator token's shape and returns its

@@ -82,12 +82,17 @@ func scanAdminUser(scan func(dest ...any) error) (*admin.User, error) {
 	if err := scan(&u.ID, &u.Nickname, &u.CreatedAt, &disabled, &u.DisabledReason, &u.TodoCount, &u.Phone); err != nil {
 		return nil, err
 	}
-	u.CreatedAt = u.CreatedAt.UTC()
-	if disabled.Valid {
-		t := disabled.Time.UTC()
-		u.DisabledAt = &t
-	}
+	u.CreatedAt, u.DisabledAt = u.CreatedAt.UTC(), utcOrNil(disabled)
 	return &u, nil
+}
+
+// utcOrNil is t in UTC, or nil for NULL.
+func utcOrNil(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
 }
 
 // bound is a keyset's upper bound: beforeID, or none (0).
@@ -144,11 +149,7 @@ func (s *AdminStore) Sessions(ctx context.Context, userID int64) ([]*admin.Sessi
 		if err := rows.Scan(&ss.ID, &ss.CreatedAt, &used, &ss.ExpiresAt); err != nil {
 			return nil, translate(err)
 		}
-		ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
-		if used.Valid {
-			t := used.Time.UTC()
-			ss.LastUsedAt = &t
-		}
+		ss.CreatedAt, ss.ExpiresAt, ss.LastUsedAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC(), utcOrNil(used)
 		out = append(out, &ss)
 	}
 	return out, translate(rows.Err())
@@ -307,11 +308,7 @@ func (s *AdminStore) Tokens(ctx context.Context) ([]*admin.Token, error) {
 		if err := rows.Scan(&t.Name, &t.CreatedAt, &t.ExpiresAt, &used); err != nil {
 			return nil, translate(err)
 		}
-		t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
-		if used.Valid {
-			u := used.Time.UTC()
-			t.LastUsedAt = &u
-		}
+		t.CreatedAt, t.ExpiresAt, t.LastUsedAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC(), utcOrNil(used)
 		out = append(out, &t)
 	}
 	return out, translate(rows.Err())

@@ -391,27 +391,25 @@ func (h *Hub) FeedLost() {
 
 // EndSession implements Sink: the session's sockets close with 4401.
 func (h *Hub) EndSession(sessionID int64) {
-	h.mu.RLock()
-	var ended []*Socket
-	for s := range h.bySession[sessionID] {
-		ended = append(ended, s)
-	}
-	h.mu.RUnlock()
-	for _, s := range ended {
-		s.Close(CloseUnauthorized, "session ended: log in again")
-	}
+	h.closeAll(func() map[*Socket]struct{} { return h.bySession[sessionID] }, "session ended: log in again")
 }
 
 // EndUser implements Sink.
 func (h *Hub) EndUser(userID int64) {
+	h.closeAll(func() map[*Socket]struct{} { return h.sockets[userID] }, "signed out everywhere: log in again")
+}
+
+// closeAll closes the sockets of the set (read under the hub's lock) with
+// 4401 and reason; outside the lock, since closing one releases it.
+func (h *Hub) closeAll(set func() map[*Socket]struct{}, reason string) {
 	h.mu.RLock()
 	var ended []*Socket
-	for s := range h.sockets[userID] {
+	for s := range set() {
 		ended = append(ended, s)
 	}
 	h.mu.RUnlock()
 	for _, s := range ended {
-		s.Close(CloseUnauthorized, "signed out everywhere: log in again")
+		s.Close(CloseUnauthorized, reason)
 	}
 }
 
